@@ -1,0 +1,73 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Crash-safe file writes: write to a temp file in the same directory, fsync it, rename over the target,
+/// fsync the directory. A reader (or a resumed run) sees either the old file or the complete new one.
+public enum AtomicFile {
+    public struct WriteError: Error, CustomStringConvertible {
+        public var path: String
+        public var operation: String
+        public var code: Int32
+        public var description: String {
+            let reason = String(cString: strerror(code))
+            var hint = ""
+            if code == ENOSPC { hint = " (the disk is full: free space, then resume)" }
+            if code == EACCES || code == EROFS || code == EPERM { hint = " (not writable: fix the permissions or choose another directory)" }
+            return "\(path): \(operation) failed: \(reason)\(hint)"
+        }
+    }
+
+    /// Temp files end in this suffix; a resumed run deletes leftovers.
+    public static let temporarySuffix = ".partial"
+
+    public static func write(_ bytes: some Collection<UInt8>, to url: URL, createDirectories: Bool = true) throws {
+        let path = url.path
+        let dir = url.deletingLastPathComponent().path
+        if createDirectories { try makeDirectories(dir) }
+        let tmp = path + ".\(getpid())" + temporarySuffix
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw WriteError(path: tmp, operation: "create", code: errno) }
+        var ok = false
+        defer { if !ok { close(fd); unlink(tmp) } }
+        let contiguous = Array(bytes)
+        try contiguous.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw WriteError(path: tmp, operation: "write", code: errno)
+                }
+                offset += n
+            }
+        }
+        guard fsync(fd) == 0 else { throw WriteError(path: tmp, operation: "fsync", code: errno) }
+        close(fd)
+        ok = true
+        guard rename(tmp, path) == 0 else {
+            let e = errno
+            unlink(tmp)
+            throw WriteError(path: path, operation: "rename", code: e)
+        }
+        syncDirectory(dir)
+    }
+
+    public static func write(_ text: String, to url: URL) throws { try write(Array(text.utf8), to: url) }
+
+    public static func makeDirectories(_ path: String) throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue { return }
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw WriteError(path: path, operation: "create directory", code: errno == 0 ? EACCES : errno)
+        }
+    }
+
+    public static func syncDirectory(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { fsync(fd); close(fd) }
+    }
+}
