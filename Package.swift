@@ -43,8 +43,8 @@ let package = Package(
             swiftSettings: swift5),
 
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"], resources: [.copy("Fixtures")], swiftSettings: swift5),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "COpenBLAS"], swiftSettings: swift5),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Stages", "Datasets"], swiftSettings: swift5),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "COpenBLAS"], resources: [.copy("Fixtures")], swiftSettings: swift5),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Stages", "Datasets", "Imaging"], resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "CLITests", dependencies: ["Datasets"], swiftSettings: swift5),
     ]
 )

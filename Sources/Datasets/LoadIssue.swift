@@ -11,6 +11,8 @@ public struct LoadIssue: Codable, Hashable, Sendable {
         case missingImage = "missing-image"
         case corruptImage = "corrupt-image"
         case convertedImage = "converted-image"
+        case unsafePath = "unsafe-path"
+        case sizeMismatch = "size-mismatch"
     }
 
     public var kind: Kind
