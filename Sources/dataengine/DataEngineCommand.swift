@@ -1,9 +1,46 @@
 import ArgumentParser
+import Foundation
+import Datasets
+import Pipeline
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct DataEngineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dataengine",
         abstract: "Build labelled object-detection datasets with a diffusion model (DiffusionEngine).",
-        subcommands: [])
+        discussion: """
+            A pipeline file (YAML) names a source dataset (COCO or VOC) and a graph of stages. Runs are
+            checkpointed: interrupt one at any moment and `dataengine resume RUNDIR` finishes it with exactly
+            the bytes an uninterrupted run would have written.
+
+            Examples:
+              dataengine validate pipelines/demo-filter.yaml
+              dataengine run pipelines/demo-filter.yaml --run-dir runs/demo
+              dataengine resume runs/demo
+              dataengine stats data/demo/coco/annotations/instances_train.json
+
+            Exit codes: 0 done, 1 failed, 2 bad usage or bad pipeline file, 130 interrupted.
+            """,
+        subcommands: [RunCommand.self, ResumeCommand.self, ValidateCommand.self, StatsCommand.self, BenchCommand.self])
+
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(status: ExitStatus.report(error))
+        }
+    }
+
+    static func exit(status: Int32) -> Never { Glibc.exit(status) }
+}
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks that compare DataEngine with the reference implementations on this machine.",
+        subcommands: [BenchLoadCommand.self])
 }

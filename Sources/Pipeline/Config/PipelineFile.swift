@@ -1,0 +1,124 @@
+import Foundation
+import Yams
+import Stages
+
+/// One entry of a pipeline's `stages:` list: `id`, `kind`, optional `input`, and the kind's own keys.
+public struct StageEntry: Encodable, Sendable {
+    public var id: String
+    public var kind: String
+    /// The `id` of the stage this one reads from; nil = the previous stage (or the source, for the first).
+    public var input: String?
+    public var config: any StageConfig
+    /// Where the entry is in the pipeline file, for error messages.
+    public var line: Int?
+
+    enum CodingKeys: String, CodingKey { case id, kind, input, config }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(kind, forKey: .kind)
+        try c.encodeIfPresent(input, forKey: .input)
+        try config.encode(to: c.superEncoder(forKey: .config))
+    }
+}
+
+/// A pipeline file as written by the user, decoded strictly. See pipelines/README.md for every key.
+public struct PipelineFile: Sendable {
+    public var name: String
+    public var seed: UInt64
+    public var batchSize: Int
+    public var source: SourceConfig
+    public var stages: [StageEntry]
+
+    public static let defaultBatchSize = 32
+
+    /// Reads and checks a pipeline file; relative paths in it are taken relative to its folder.
+    public static func load(path: String) throws -> PipelineFile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(file: path, message: "cannot read the pipeline file", hint: "check the path; examples are in pipelines/")
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        let defaultName = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        return try parse(text, file: path, defaultName: defaultName)
+    }
+
+    public static func parse(_ text: String, file: String, defaultName: String) throws -> PipelineFile {
+        let decoder = StrictYAMLDecoder(file: file)
+        let node = try decoder.compose(text)
+        let raw = try decoder.decode(RawPipeline.self, from: node)
+        let base = URL(fileURLWithPath: file).deletingLastPathComponent().standardized
+        var seenIds: [String: Int?] = [:]
+        for (index, entry) in raw.stages.enumerated() {
+            if let line = seenIds[entry.id] {
+                throw ConfigError(file: file, line: entry.line, message: "stage id `\(entry.id)` is used twice (also at line \(line.map(String.init) ?? "?"))",
+                                  hint: "give each stage a unique `id`")
+            }
+            if let input = entry.input {
+                guard seenIds[input] != nil else {
+                    let earlier = raw.stages.prefix(index).map(\.id)
+                    throw ConfigError(file: file, line: entry.line, message: "stage `\(entry.id)` reads from `\(input)`, which is not an earlier stage",
+                                      hint: earlier.isEmpty ? "the first stage reads from the source; remove `input`"
+                                          : "earlier stages: \(earlier.joined(separator: ", "))" + (nearest(input, in: earlier).map { "; did you mean `\($0)`?" } ?? ""))
+                }
+                if StageCatalog.kind(named: raw.stages.first { $0.id == input }!.kind)?.isSink == true {
+                    throw ConfigError(file: file, line: entry.line, message: "stage `\(entry.id)` reads from `\(input)`, a write stage, which passes nothing on",
+                                      hint: "read from the stage before it instead")
+                }
+            } else if index > 0, StageCatalog.kind(named: raw.stages[index - 1].kind)?.isSink == true {
+                throw ConfigError(file: file, line: entry.line, message: "stage `\(entry.id)` follows a write stage, which passes nothing on",
+                                  hint: "add `input: <id>` naming the stage it should read from")
+            }
+            seenIds[entry.id] = entry.line
+        }
+        guard !raw.stages.isEmpty else {
+            throw ConfigError(file: file, message: "the pipeline has no stages", hint: "add at least a `write` stage; see pipelines/README.md")
+        }
+        return PipelineFile(name: raw.name ?? defaultName, seed: raw.seed ?? 0, batchSize: raw.batchSize ?? defaultBatchSize,
+                            source: raw.source.resolvingPaths(against: base), stages: raw.stages)
+    }
+}
+
+/// The top level of the file, as decoded.
+struct RawPipeline: Decodable {
+    var name: String?
+    var seed: UInt64?
+    var batchSize: Int?
+    var source: SourceConfig
+    var stages: [StageEntry]
+
+    enum CodingKeys: String, CodingKey { case name, seed, batchSize = "batch_size", source, stages }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed)
+        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize)
+        if let b = batchSize, b < 1 {
+            throw DecodingError.dataCorruptedError(forKey: .batchSize, in: c, debugDescription: "batch_size must be at least 1")
+        }
+        source = try c.decode(SourceConfig.self, forKey: .source)
+        stages = try c.decode([StageEntry].self, forKey: .stages)
+    }
+}
+
+extension StageEntry: Decodable {
+    enum EntryKeys: String, CodingKey { case id, kind, input }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: EntryKeys.self)
+        kind = try c.decode(String.self, forKey: .kind)
+        id = try c.decodeIfPresent(String.self, forKey: .id) ?? kind
+        input = try c.decodeIfPresent(String.self, forKey: .input)
+        line = (decoder as? NodeDecoder)?.node.mark?.line
+        guard let stageKind = StageCatalog.kind(named: kind) else {
+            let names = StageCatalog.all.map(\.name)
+            let near = nearest(kind, in: names).map { "did you mean `\($0)`? " } ?? ""
+            let context = decoder as? NodeDecoder
+            throw ConfigError(file: context?.context.file ?? "pipeline", line: line,
+                              message: "unknown stage kind `\(kind)`",
+                              hint: near + "stage kinds: " + names.joined(separator: ", "))
+        }
+        config = try stageKind.decodeConfig(decoder)
+    }
+}

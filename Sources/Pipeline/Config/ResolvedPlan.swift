@@ -1,0 +1,62 @@
+import Foundation
+import Yams
+import Stages
+
+/// The pipeline with every default filled in and every path absolute: what `validate` prints, what a run
+/// directory stores, and (hashed) what decides whether a run may be resumed.
+public struct ResolvedPlan: Encodable, Sendable {
+    public var name: String
+    public var seed: UInt64
+    public var batchSize: Int
+    public var source: SourceConfig
+    public var stages: [ResolvedStage]
+
+    public struct ResolvedStage: Encodable, Sendable {
+        public var id: String
+        public var kind: String
+        public var input: String
+        public var fusedWithInput: Bool
+        public var config: any StageConfig
+
+        enum CodingKeys: String, CodingKey { case id, kind, input, fusedWithInput = "fused_with_input", config }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(kind, forKey: .kind)
+            try c.encode(input, forKey: .input)
+            try c.encode(fusedWithInput, forKey: .fusedWithInput)
+            try config.encode(to: c.superEncoder(forKey: .config))
+        }
+    }
+
+    /// The id the source is known by as an `input`.
+    public static let sourceId = "load"
+
+    enum CodingKeys: String, CodingKey { case name, seed, batchSize = "batch_size", source, stages }
+
+    public init(_ file: PipelineFile) {
+        name = file.name
+        seed = file.seed
+        batchSize = file.batchSize
+        source = file.source
+        var previous = ResolvedPlan.sourceId
+        stages = file.stages.map { entry in
+            let input = entry.input ?? previous
+            previous = entry.id
+            let kind = StageCatalog.kind(named: entry.kind)!
+            return ResolvedStage(id: entry.id, kind: entry.kind, input: input, fusedWithInput: kind.fusesWithInput, config: entry.config)
+        }
+    }
+
+    /// Canonical JSON (sorted keys): stored in the run directory and hashed.
+    public func canonicalJSON() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return Array(try encoder.encode(self)) + [10]
+    }
+
+    public func yaml() throws -> String {
+        try YAMLEncoder().encode(self)
+    }
+}

@@ -1,0 +1,361 @@
+import Foundation
+import Logging
+import Datasets
+import Stages
+
+/// One run of a pipeline in its run directory: plans units from what is already committed, runs them on a
+/// worker pool, and ends with the run report. Starting and resuming are the same code: a fresh run simply
+/// has nothing committed yet.
+public final class PipelineRun: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var workers: Int
+        public var progress: ProgressReporter?
+        public var isCancelled: @Sendable () -> Bool
+
+        public init(workers: Int, progress: ProgressReporter? = nil, isCancelled: @escaping @Sendable () -> Bool = { false }) {
+            self.workers = workers
+            self.progress = progress
+            self.isCancelled = isCancelled
+        }
+    }
+
+    public let plan: ResolvedPlan
+    public let directory: RunDirectory
+    let graph: ExecutionGraph
+    let checkpoints: Checkpoints
+    let logger: Logger
+    let options: Options
+
+    // Scheduling state, guarded by the worker pool's lock.
+    var done = Set<RunTask>()
+    var loadSummary: LoadSummary?
+    var barrierBatches: [Int: Int] = [:]
+    var cursor: [Int: Int] = [:]
+    let stateLock = NSLock()
+
+    init(plan: ResolvedPlan, directory: RunDirectory, logger: Logger, options: Options) throws {
+        self.plan = plan
+        self.directory = directory
+        self.graph = try ExecutionGraph(plan: plan)
+        self.checkpoints = Checkpoints(root: directory.checkpoints)
+        self.logger = logger
+        self.options = options
+    }
+
+    // MARK: Starting and resuming
+
+    /// Starts a new run of the pipeline file in `runDirectory` (which must not hold a run yet).
+    public static func start(pipelinePath: String, runDirectory: URL, logger: Logger, options: Options) throws -> RunReport {
+        let file = try PipelineFile.load(path: pipelinePath)
+        let plan = ResolvedPlan(file)
+        let directory = RunDirectory(runDirectory)
+        if directory.exists {
+            throw PipelineError(message: "\(directory.path) already holds a run",
+                                hint: "continue it with `dataengine resume \(directory.path)`, or start afresh with another --run-dir (or delete that folder)")
+        }
+        try directory.lock()
+        let run = try PipelineRun(plan: plan, directory: directory, logger: logger, options: options)
+        let text = try String(contentsOfFile: pipelinePath, encoding: .utf8)
+        try AtomicFile.write(text, to: directory.pipelineCopy)
+        let origin = RunOrigin(pipelinePath: URL(fileURLWithPath: pipelinePath).standardized.path)
+        try AtomicFile.write(try encodeJSON(origin), to: directory.url.appendingPathComponent("origin.json"))
+        try AtomicFile.write(try encodeJSON(Fingerprint.compute(plan: plan)), to: directory.fingerprintFile)
+        // plan.json is written last: its presence marks a run directory.
+        try AtomicFile.write(try plan.canonicalJSON(), to: directory.planFile)
+        logger.info("started run of \(pipelinePath) in \(directory.path)")
+        return try run.execute()
+    }
+
+    /// Continues a run after an interruption. Refuses when the pipeline, its inputs or models changed.
+    public static func resume(runDirectory: URL, logger: Logger, options: Options) throws -> RunReport {
+        let directory = RunDirectory(runDirectory)
+        guard directory.exists else {
+            throw PipelineError(message: "\(directory.path) is not a run directory (no plan.json)",
+                                hint: "start a run with `dataengine run PIPELINE.yaml --run-dir \(directory.path)`")
+        }
+        try directory.lock()
+        let origin: RunOrigin = try decodeJSON(RunOrigin.self, from: directory.url.appendingPathComponent("origin.json"))
+        // Parse the pipeline as the user has it now; fall back to the copy if the original is gone.
+        let originalExists = FileManager.default.fileExists(atPath: origin.pipelinePath)
+        let text = try String(contentsOfFile: originalExists ? origin.pipelinePath : directory.pipelineCopy.path, encoding: .utf8)
+        let defaultName = URL(fileURLWithPath: origin.pipelinePath).deletingPathExtension().lastPathComponent
+        let file = try PipelineFile.parse(text, file: origin.pipelinePath, defaultName: defaultName)
+        let plan = ResolvedPlan(file)
+        let stored = try decodeJSON(Fingerprint.self, from: directory.fingerprintFile)
+        let current = try Fingerprint.compute(plan: plan)
+        let changes = current.differences(from: stored)
+        if !changes.isEmpty {
+            throw PipelineError(message: "cannot resume \(directory.path): " + changes.joined(separator: "; "),
+                                hint: "outputs would no longer match; restore the original (a copy is in \(directory.pipelineCopy.path)) or start a new run")
+        }
+        directory.removeLeftoverTemporaryFiles()
+        let run = try PipelineRun(plan: plan, directory: directory, logger: logger, options: options)
+        logger.info("resuming run in \(directory.path)")
+        return try run.execute(checkImages: true)
+    }
+
+    // MARK: Running
+
+    func execute(checkImages: Bool = false) throws -> RunReport {
+        let started = Date()
+        try scanCommitted()
+        if checkImages, let summary = loadSummary {
+            let items = try (0..<summary.batches).flatMap { try checkpoints.load(UnitOutput.self, stage: ResolvedPlan.sourceId, unit: Checkpoints.batchName($0)).items }
+            let hash = Fingerprint.imagesHash(paths: items.map(\.sourcePath))
+            if hash != summary.imagesHash {
+                throw PipelineError(message: "cannot resume \(directory.path): image files changed (size or modification time) since the run started",
+                                    hint: "restore them or start a new run")
+            }
+        }
+        options.progress?.begin(stages: [ResolvedPlan.sourceId] + graph.segments.map { $0.stageIds.joined(separator: "+") })
+        reportProgress()
+        let pool = WorkerPool<RunTask>(workers: options.workers)
+        do {
+            try pool.run(
+                next: { [self] running in nextTask(excluding: running) },
+                completed: { [self] task in markDone(task) },
+                isCancelled: options.isCancelled,
+                execute: { [self] task in try perform(task) })
+        } catch is CancellationError {
+            throw RunInterrupted(runDirectory: directory.path)
+        }
+        if options.isCancelled() { throw RunInterrupted(runDirectory: directory.path) }
+        options.progress?.finish()
+        let unfinished = allTasksKnown().filter { !done.contains($0) }
+        guard unfinished.isEmpty else {
+            throw PipelineError(message: "the run stopped with \(unfinished.count) units not done (first: \(unfinished[0]))",
+                                hint: "this is a bug; the run directory is intact: try `dataengine resume \(directory.path)`")
+        }
+        let report = try RunReport.build(run: self, wallSeconds: Date().timeIntervalSince(started))
+        try report.write(to: directory)
+        logger.info("run finished in \(String(format: "%.1f", report.wallSeconds)) s")
+        return report
+    }
+
+    /// Records what earlier processes committed.
+    func scanCommitted() throws {
+        if checkpoints.isCommitted(stage: ResolvedPlan.sourceId, unit: "summary") {
+            loadSummary = try checkpoints.load(LoadSummary.self, stage: ResolvedPlan.sourceId, unit: "summary")
+            done.insert(.load)
+        }
+        for segment in graph.segments {
+            if segment.isBarrier, checkpoints.isCommitted(stage: segment.tail, unit: "summary") {
+                barrierBatches[segment.index] = try checkpoints.load(BarrierSummary.self, stage: segment.tail, unit: "summary").batches
+                done.insert(.barrier(segment: segment.index))
+                continue
+            }
+            let folder = checkpoints.root.appendingPathComponent(segment.tail)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] {
+                if name == "final.json.zst" { done.insert(.finalize(segment: segment.index)) }
+                if name.hasPrefix("batch-"), name.hasSuffix(".json.zst"), let b = Int(name.dropFirst(6).prefix(5)) {
+                    done.insert(.unit(segment: segment.index, batch: b))
+                }
+            }
+        }
+    }
+
+    // MARK: Planning
+
+    /// How many batches a segment has, once that is known.
+    func batchCount(_ segment: Int) -> Int? {
+        let s = graph.segments[segment]
+        if s.isBarrier { return barrierBatches[segment] }
+        guard let input = s.input else { return loadSummary?.batches }
+        return batchCount(input)
+    }
+
+    func inputDone(_ segment: Int, batch: Int) -> Bool {
+        guard let input = graph.segments[segment].input else { return done.contains(.load) }
+        if graph.segments[input].isBarrier { return done.contains(.barrier(segment: input)) }
+        return done.contains(.unit(segment: input, batch: batch))
+    }
+
+    func allUnitsDone(_ segment: Int) -> Bool {
+        if graph.segments[segment].isBarrier { return done.contains(.barrier(segment: segment)) }
+        guard let count = batchCount(segment) else { return false }
+        return (0..<count).allSatisfy { done.contains(.unit(segment: segment, batch: $0)) }
+    }
+
+    func nextTask(excluding running: Set<RunTask>) -> RunTask? {
+        stateLock.lock(); defer { stateLock.unlock() }
+        if !done.contains(.load) { return running.contains(.load) ? nil : .load }
+        // Downstream segments first, so batches flow through to the writer early.
+        for segment in graph.segments.reversed() {
+            let s = segment.index
+            if segment.isBarrier {
+                let task = RunTask.barrier(segment: s)
+                let inputReady = segment.input.map(allUnitsDone) ?? done.contains(.load)
+                if !done.contains(task), !running.contains(task), inputReady { return task }
+                continue
+            }
+            guard let count = batchCount(s) else { continue }
+            var b = cursor[s] ?? 0
+            while b < count, done.contains(.unit(segment: s, batch: b)) { b += 1 }
+            cursor[s] = b
+            while b < count {
+                let task = RunTask.unit(segment: s, batch: b)
+                if !done.contains(task), !running.contains(task), inputDone(s, batch: b) { return task }
+                b += 1
+            }
+            if segment.isSink, allUnitsDone(s) {
+                let task = RunTask.finalize(segment: s)
+                if !done.contains(task), !running.contains(task) { return task }
+            }
+        }
+        return nil
+    }
+
+    func markDone(_ task: RunTask) {
+        stateLock.lock()
+        done.insert(task)
+        stateLock.unlock()
+        reportProgress()
+    }
+
+    /// Every task the run consists of (known once the load and barriers have committed).
+    func allTasksKnown() -> [RunTask] {
+        var tasks: [RunTask] = [.load]
+        for segment in graph.segments {
+            if segment.isBarrier { tasks.append(.barrier(segment: segment.index)); continue }
+            let count = batchCount(segment.index) ?? 0
+            tasks += (0..<count).map { RunTask.unit(segment: segment.index, batch: $0) }
+            if segment.isSink { tasks.append(.finalize(segment: segment.index)) }
+        }
+        return tasks
+    }
+
+    func reportProgress() {
+        guard let progress = options.progress else { return }
+        stateLock.lock()
+        var rows: [(done: Int, total: Int?)] = [(done.contains(.load) ? 1 : 0, 1)]
+        for segment in graph.segments {
+            if segment.isBarrier {
+                rows.append((done.contains(.barrier(segment: segment.index)) ? 1 : 0, 1))
+            } else {
+                let count = batchCount(segment.index)
+                let finished = done.filter { if case .unit(let s, _) = $0 { return s == segment.index }; return false }.count
+                rows.append((finished, count))
+            }
+        }
+        stateLock.unlock()
+        progress.update(units: rows, batchSize: plan.batchSize)
+    }
+
+    // MARK: Performing units
+
+    func context(stage: String, unit: Int, output: URL? = nil) -> StageContext {
+        StageContext(runSeed: plan.seed, stageId: stage, meta: loadSummary!.meta, unitIndex: unit, outputDirectory: output,
+                     isCancelled: options.isCancelled)
+    }
+
+    /// `DATAENGINE_UNIT_DELAY_MS`: sleep this long before each unit. Only for testing interruption: it
+    /// stretches a tiny run so a test can kill it at many different points.
+    let unitDelay: UInt32 = UInt32(ProcessInfo.processInfo.environment["DATAENGINE_UNIT_DELAY_MS"].flatMap { UInt32($0) } ?? 0)
+
+    func perform(_ task: RunTask) throws {
+        if unitDelay > 0 { usleep(unitDelay * 1000) }
+        switch task {
+        case .load: try performLoad()
+        case .unit(let s, let b): try performUnit(segment: graph.segments[s], batch: b)
+        case .barrier(let s): try performBarrier(segment: graph.segments[s])
+        case .finalize(let s): try performFinalize(segment: graph.segments[s])
+        }
+    }
+
+    func performLoad() throws {
+        let source = try LoadStage.load(plan.source)
+        let size = plan.batchSize
+        let batches = stride(from: 0, to: source.items.count, by: size).map { Array(source.items[$0..<min($0 + size, source.items.count)]) }
+        for (index, batch) in batches.enumerated() {
+            try checkpoints.save(UnitOutput(items: batch), stage: ResolvedPlan.sourceId, unit: Checkpoints.batchName(index))
+        }
+        let summary = LoadSummary(meta: source.meta, batches: batches.count, items: source.items.count, issues: source.issues,
+                                  dropped: source.dropped, imagesHash: Fingerprint.imagesHash(paths: source.items.map(\.sourcePath)))
+        try checkpoints.save(summary, stage: ResolvedPlan.sourceId, unit: "summary")
+        stateLock.lock()
+        loadSummary = summary
+        stateLock.unlock()
+        logger.info("loaded \(source.items.count) images in \(batches.count) batches; \(source.issues.count) input issues")
+    }
+
+    /// The items entering a segment's batch.
+    func input(of segment: ExecutionGraph.Segment, batch: Int) throws -> UnitOutput {
+        guard let input = segment.input else {
+            return try checkpoints.load(UnitOutput.self, stage: ResolvedPlan.sourceId, unit: Checkpoints.batchName(batch))
+        }
+        let source = graph.segments[input]
+        let record = try checkpoints.load(UnitRecord.self, stage: source.tail, unit: Checkpoints.batchName(batch))
+        return UnitOutput(items: record.outputs[source.tail]?.items ?? [])
+    }
+
+    func performUnit(segment: ExecutionGraph.Segment, batch: Int) throws {
+        var current = try input(of: segment, batch: batch)
+        var record = UnitRecord(outputs: [:])
+        for (id, stage) in zip(segment.stageIds, segment.stages) {
+            let output = segment.isSink && id == segment.tail ? directory.output(of: id) : nil
+            let result = try stage.process(current, context: context(stage: id, unit: batch, output: output))
+            var kept = result
+            if id != segment.tail { kept.items = [] }
+            record.outputs[id] = kept
+            current = result
+        }
+        try checkpoints.save(record, stage: segment.tail, unit: Checkpoints.batchName(batch))
+    }
+
+    func outputs(of segment: ExecutionGraph.Segment) throws -> [UnitOutput] {
+        if segment.isBarrier {
+            let count = barrierBatches[segment.index] ?? 0
+            return try (0..<count).map { try checkpoints.load(UnitRecord.self, stage: segment.tail, unit: Checkpoints.batchName($0)).outputs[segment.tail] ?? UnitOutput() }
+        }
+        let count = batchCount(segment.index) ?? 0
+        return try (0..<count).map { try checkpoints.load(UnitRecord.self, stage: segment.tail, unit: Checkpoints.batchName($0)).outputs[segment.tail] ?? UnitOutput() }
+    }
+
+    func sourceOutputs() throws -> [UnitOutput] {
+        try (0..<(loadSummary?.batches ?? 0)).map { try checkpoints.load(UnitOutput.self, stage: ResolvedPlan.sourceId, unit: Checkpoints.batchName($0)) }
+    }
+
+    func performBarrier(segment: ExecutionGraph.Segment) throws {
+        let inputs = try segment.input.map { try outputs(of: graph.segments[$0]) } ?? sourceOutputs()
+        guard let barrier = segment.stages[0] as? any BarrierStage else { return }
+        let planned = try barrier.plan(inputs, context: context(stage: segment.head, unit: 0))
+        let size = plan.batchSize
+        var summaryOnly = planned
+        summaryOnly.items = []
+        try checkpoints.save(UnitRecord(outputs: [segment.tail: summaryOnly]), stage: segment.tail, unit: "plan")
+        let batches = stride(from: 0, to: planned.items.count, by: size).map { Array(planned.items[$0..<min($0 + size, planned.items.count)]) }
+        for (index, items) in batches.enumerated() {
+            try checkpoints.save(UnitRecord(outputs: [segment.tail: UnitOutput(items: items)]), stage: segment.tail, unit: Checkpoints.batchName(index))
+        }
+        try checkpoints.save(BarrierSummary(batches: batches.count, items: planned.items.count), stage: segment.tail, unit: "summary")
+        stateLock.lock()
+        barrierBatches[segment.index] = batches.count
+        stateLock.unlock()
+    }
+
+    func performFinalize(segment: ExecutionGraph.Segment) throws {
+        guard let sink = segment.stages.last as? any SinkStage else { return }
+        let units = try outputs(of: segment)
+        let summary = try sink.finalize(units, reference: try sourceOutputs(),
+                                        context: context(stage: segment.tail, unit: 0, output: directory.output(of: segment.tail)))
+        try checkpoints.save(summary, stage: segment.tail, unit: "final")
+    }
+}
+
+/// Where a run's pipeline file came from, so `resume` can notice edits to it.
+struct RunOrigin: Codable {
+    var pipelinePath: String
+}
+
+func encodeJSON<T: Encodable>(_ value: T) throws -> [UInt8] {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+    return Array(try encoder.encode(value)) + [10]
+}
+
+func decodeJSON<T: Decodable>(_ type: T.Type, from url: URL) throws -> T {
+    guard let data = FileManager.default.contents(atPath: url.path) else {
+        throw PipelineError(message: "\(url.path) is missing", hint: "the run directory is incomplete; start a new run")
+    }
+    return try JSONDecoder().decode(T.self, from: data)
+}

@@ -1,0 +1,36 @@
+import Datasets
+
+/// What flows between stages: one image with its boxes and captions. A Codable value, so the scheduler can
+/// checkpoint it between units.
+public struct DatasetItem: Codable, Hashable, Sendable {
+    public var image: ImageInfo
+    /// Absolute path of the file holding this item's pixels now (the reference image for real items).
+    public var sourcePath: String
+    public var annotations: [Annotation]
+    public var captions: [String]
+
+    public init(image: ImageInfo, sourcePath: String, annotations: [Annotation], captions: [String] = []) {
+        self.image = image
+        self.sourcePath = sourcePath
+        self.annotations = annotations
+        self.captions = captions
+    }
+
+    /// How a person finds this item in the input: "image 42 (000000000042.jpg)".
+    public var label: String { "image \(image.id) (\(image.fileName))" }
+}
+
+/// What a dataset says about itself, beside its items: shared by every unit of a run.
+public struct DatasetMeta: Codable, Hashable, Sendable {
+    public var name: String
+    public var categories: [Category]
+    public var info: RawJSON?
+    public var licenses: RawJSON?
+
+    public init(name: String, categories: [Category], info: RawJSON? = nil, licenses: RawJSON? = nil) {
+        self.name = name
+        self.categories = categories
+        self.info = info
+        self.licenses = licenses
+    }
+}

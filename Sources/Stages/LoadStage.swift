@@ -1,0 +1,161 @@
+import Foundation
+import Datasets
+
+/// Where a pipeline's reference images come from.
+public struct SourceConfig: Codable, Sendable, Equatable {
+    public enum Format: String, Codable, Sendable { case coco, voc }
+
+    public var format: Format
+    /// A short name for statistics tables ("COCO", "VOC"); outputs add "-DE" or the write stage's name.
+    public var name: String
+    // COCO
+    public var instances: String?
+    public var captions: String?
+    public var images: String?
+    // VOC
+    public var devkit: String?
+    public var splits: [String]?
+    public var classes: [String]?
+    /// Take only the first N images (in file order): for trial runs.
+    public var limit: Int?
+
+    enum CodingKeys: String, CodingKey { case format, name, instances, captions, images, devkit, splits, classes, limit }
+
+    public init(format: Format, name: String? = nil, instances: String? = nil, captions: String? = nil, images: String? = nil,
+                devkit: String? = nil, splits: [String]? = nil, classes: [String]? = nil, limit: Int? = nil) {
+        self.format = format
+        self.name = name ?? format.rawValue.uppercased()
+        self.instances = instances
+        self.captions = captions
+        self.images = images
+        self.devkit = devkit
+        self.splits = splits
+        self.classes = classes
+        self.limit = limit
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        format = try c.decode(Format.self, forKey: .format)
+        name = try c.decodeIfPresent(String.self, forKey: .name) ?? format.rawValue.uppercased()
+        instances = try c.decodeIfPresent(String.self, forKey: .instances)
+        captions = try c.decodeIfPresent(String.self, forKey: .captions)
+        images = try c.decodeIfPresent(String.self, forKey: .images)
+        devkit = try c.decodeIfPresent(String.self, forKey: .devkit)
+        splits = try c.decodeIfPresent([String].self, forKey: .splits)
+        classes = try c.decodeIfPresent([String].self, forKey: .classes)
+        limit = try c.decodeIfPresent(Int.self, forKey: .limit)
+        func wrong(_ key: CodingKeys, _ why: String) -> DecodingError {
+            DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: why)
+        }
+        switch format {
+        case .coco:
+            if instances == nil { throw wrong(.instances, "format coco needs `instances` (the instances JSON) and `images` (the image folder)") }
+            if images == nil { throw wrong(.images, "format coco needs `images`: the folder the file names in the instances JSON are relative to") }
+            if devkit != nil || splits != nil || classes != nil { throw wrong(.devkit, "`devkit`, `splits` and `classes` belong to format voc") }
+        case .voc:
+            if devkit == nil { throw wrong(.devkit, "format voc needs `devkit`: the VOCdevkit folder") }
+            if instances != nil || captions != nil || images != nil { throw wrong(.instances, "`instances`, `captions` and `images` belong to format coco") }
+            if splits == nil { splits = ["VOC2007/trainval"] }
+            if classes == nil { classes = VOCReader.defaultClasses }
+        }
+        if let limit, limit <= 0 { throw wrong(.limit, "limit must be a positive number of images") }
+    }
+
+    /// The same config with relative paths made absolute against `base` (the pipeline file's folder).
+    public func resolvingPaths(against base: URL) -> SourceConfig {
+        func abs(_ p: String?) -> String? {
+            guard let p else { return nil }
+            if p.hasPrefix("/") { return URL(fileURLWithPath: p).standardized.path }
+            return base.appendingPathComponent(p).standardized.path
+        }
+        var copy = self
+        copy.instances = abs(instances)
+        copy.captions = abs(captions)
+        copy.images = abs(images)
+        copy.devkit = abs(devkit)
+        return copy
+    }
+
+    /// The files whose content decides what is loaded (hashed into the run's fingerprint).
+    public var annotationFiles: [String] {
+        switch format {
+        case .coco: return [instances, captions].compactMap { $0 }
+        case .voc: return (splits ?? []).map { split in
+            let parts = split.split(separator: "/", maxSplits: 1).map(String.init)
+            return parts.count == 2 ? "\(devkit!)/\(parts[0])/ImageSets/Main/\(parts[1]).txt" : "\(devkit!)/\(split)"
+        }
+        }
+    }
+}
+
+/// The loaded source: the dataset's description and its images as items, in file order.
+public struct LoadedSource: Sendable {
+    public var meta: DatasetMeta
+    public var items: [DatasetItem]
+    public var issues: [LoadIssue]
+    public var dropped: [DroppedItem]
+}
+
+/// The first stage of every pipeline: reads a COCO or VOC dataset into items. Images whose file is
+/// missing are dropped and counted here, so later stages only see readable paths.
+public enum LoadStage {
+    public static func load(_ config: SourceConfig) throws -> LoadedSource {
+        let dataset: DetectionDataset
+        let imageRoot: String
+        switch config.format {
+        case .coco:
+            try requireFile(config.instances!, what: "the COCO instances JSON")
+            if let captions = config.captions { try requireFile(captions, what: "the COCO captions JSON") }
+            try requireDirectory(config.images!, what: "the COCO image folder")
+            dataset = try COCOReader.load(instances: URL(fileURLWithPath: config.instances!),
+                                          captions: config.captions.map { URL(fileURLWithPath: $0) })
+            imageRoot = config.images!
+        case .voc:
+            try requireDirectory(config.devkit!, what: "the VOCdevkit folder")
+            dataset = try VOCReader.load(devkit: URL(fileURLWithPath: config.devkit!), splits: config.splits ?? [],
+                                         classes: config.classes ?? VOCReader.defaultClasses)
+            imageRoot = config.devkit!
+        }
+        var images = dataset.images
+        if let limit = config.limit, images.count > limit { images = Array(images.prefix(limit)) }
+        let boxes = dataset.annotationsByImage()
+        let captions = dataset.captionsByImage()
+        var items: [DatasetItem] = []
+        var issues = dataset.issues
+        var dropped: [DroppedItem] = []
+        items.reserveCapacity(images.count)
+        let fm = FileManager.default
+        let sourceFile = config.format == .coco ? config.instances! : config.devkit!
+        for image in images {
+            let path = imageRoot + "/" + image.fileName
+            guard fm.fileExists(atPath: path) else {
+                issues.append(LoadIssue(kind: .missingImage, file: path, record: "image \(image.id)",
+                                        message: "the image file is missing; the image is skipped"))
+                dropped.append(DroppedItem(imageId: image.id, fileName: image.fileName, reason: "missing-image",
+                                           message: "\(path) does not exist (named in \(sourceFile))"))
+                continue
+            }
+            items.append(DatasetItem(image: image, sourcePath: path, annotations: boxes[image.id] ?? [],
+                                     captions: (captions[image.id] ?? []).map(\.text)))
+        }
+        let meta = DatasetMeta(name: config.name, categories: dataset.categories, info: dataset.info, licenses: dataset.licenses)
+        return LoadedSource(meta: meta, items: items, issues: issues, dropped: dropped)
+    }
+
+    static func requireFile(_ path: String, what: String) throws {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
+            throw StageError(stage: "load", message: "\(what) is missing: \(path)",
+                             hint: "check the path in the pipeline's `source` (relative paths are relative to the pipeline file); data/README.md says where datasets go")
+        }
+    }
+
+    static func requireDirectory(_ path: String, what: String) throws {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else {
+            throw StageError(stage: "load", message: "\(what) is missing: \(path)",
+                             hint: "check the path in the pipeline's `source` (relative paths are relative to the pipeline file); data/README.md says where datasets go")
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import Datasets
+
+/// What every unit of a stage can see: the run's seed, the input dataset's description, the unit's identity
+/// and, for stages that write, the folder they own. Stages never open run-directory files themselves.
+public struct StageContext: Sendable {
+    public var runSeed: UInt64
+    public var stageId: String
+    public var meta: DatasetMeta
+    /// The unit's index among its stage's units (the shard number for a writer).
+    public var unitIndex: Int
+    /// For sinks: the folder this stage writes its dataset into (created by the pipeline).
+    public var outputDirectory: URL?
+    /// Set when the user interrupts; long stages should check it between items.
+    public var isCancelled: @Sendable () -> Bool
+
+    public init(runSeed: UInt64, stageId: String, meta: DatasetMeta, unitIndex: Int, outputDirectory: URL?,
+                isCancelled: @escaping @Sendable () -> Bool = { false }) {
+        self.runSeed = runSeed
+        self.stageId = stageId
+        self.meta = meta
+        self.unitIndex = unitIndex
+        self.outputDirectory = outputDirectory
+        self.isCancelled = isCancelled
+    }
+
+    /// A random generator for one purpose, derived from the run seed, this stage and the given identity.
+    public func random(_ parts: Int...) -> SeededRandom {
+        SeededRandom(seed: SeededRandom.derive(runSeed: runSeed, stage: stageId, parts: parts))
+    }
+}
+
+/// A stage: a function from the items of one unit to the items it passes on, plus the files it writes.
+/// It must be deterministic in its input and `context` (same input => same output and same bytes written).
+public protocol Stage: AnyObject, Sendable {
+    func process(_ input: UnitOutput, context: StageContext) throws -> UnitOutput
+}
+
+/// A stage that ends a branch by writing a dataset: after all its units, `finalize` sees every unit's
+/// output in unit order and writes what spans them (the merged annotation file, statistics).
+public protocol SinkStage: Stage {
+    func finalize(_ units: [UnitOutput], reference: [UnitOutput], context: StageContext) throws -> SinkSummary
+}
+
+/// What a sink reports at the end of a run.
+public struct SinkSummary: Codable, Hashable, Sendable {
+    public var outputs: [String: String]
+    public var images: Int
+    public var annotations: Int
+
+    public init(outputs: [String: String], images: Int, annotations: Int) {
+        self.outputs = outputs
+        self.images = images
+        self.annotations = annotations
+    }
+}
+
+/// An error in a stage that stops the run (as opposed to a bad item, which is dropped and counted).
+public struct StageError: Error, CustomStringConvertible, Sendable {
+    public var stage: String
+    public var message: String
+    public var hint: String?
+
+    public init(stage: String, message: String, hint: String? = nil) {
+        self.stage = stage
+        self.message = message
+        self.hint = hint
+    }
+
+    public var description: String { "stage `\(stage)`: \(message)" + (hint.map { "\n  hint: \($0)" } ?? "") }
+}

@@ -1,0 +1,203 @@
+import Foundation
+import Datasets
+import Imaging
+
+public struct WriteConfig: StageConfig, Equatable {
+    public enum Format: String, Codable, Sendable { case coco, voc }
+    public enum ImageMode: String, Codable, Sendable {
+        /// Keep the source JPEG bytes (after checking they decode); non-RGB JPEGs are converted.
+        case copy
+        /// Decode and encode every image at `jpeg_quality`.
+        case reencode
+    }
+
+    public var format: Format = .coco
+    /// The dataset's name: `annotations/instances_<name>.json`, statistics headings. Default: the stage id.
+    public var name: String?
+    public var images: ImageMode = .copy
+    public var jpegQuality: Int = 95
+    /// Write `annotations/captions_<name>.json` when the items have captions (COCO format only).
+    public var captions: Bool = true
+    /// VOC format: the year folder under VOCdevkit and the ImageSets/Main split name.
+    public var vocFolder: String = "VOC2007"
+    public var vocSplit: String = "trainval"
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case format, name, images, jpegQuality = "jpeg_quality", captions, vocFolder = "voc_folder", vocSplit = "voc_split"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = WriteConfig()
+        format = try c.decodeIfPresent(Format.self, forKey: .format) ?? d.format
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        images = try c.decodeIfPresent(ImageMode.self, forKey: .images) ?? d.images
+        jpegQuality = try c.decodeIfPresent(Int.self, forKey: .jpegQuality) ?? d.jpegQuality
+        captions = try c.decodeIfPresent(Bool.self, forKey: .captions) ?? d.captions
+        vocFolder = try c.decodeIfPresent(String.self, forKey: .vocFolder) ?? d.vocFolder
+        vocSplit = try c.decodeIfPresent(String.self, forKey: .vocSplit) ?? d.vocSplit
+        guard (1...100).contains(jpegQuality) else {
+            throw DecodingError.dataCorruptedError(forKey: .jpegQuality, in: c, debugDescription: "jpeg_quality is 1...100 (95 is the default)")
+        }
+        if let name, name.isEmpty || name.contains("/") || name.hasPrefix(".") {
+            throw DecodingError.dataCorruptedError(forKey: .name, in: c, debugDescription: "name becomes part of file names: use letters, digits, - and _")
+        }
+    }
+}
+
+/// Writes items as a COCO dataset (`images/shard-NNNNN/…`, one annotation file per shard, then the merged
+/// `annotations/instances_<name>.json`) or a VOCdevkit, plus statistics against the reference. One unit is
+/// one shard; a shard's images and its annotation file are written before the unit is committed.
+public final class WriteStage: SinkStage {
+    public let config: WriteConfig
+
+    public init(config: WriteConfig) { self.config = config }
+
+    func datasetName(_ context: StageContext) -> String { config.name ?? context.stageId }
+
+    public func process(_ input: UnitOutput, context: StageContext) throws -> UnitOutput {
+        guard let root = context.outputDirectory else {
+            throw StageError(stage: context.stageId, message: "no output folder was given to the write stage")
+        }
+        var out = UnitOutput()
+        let shard = String(format: "shard-%05d", context.unitIndex)
+        var seenNames = Set<String>()
+        for var item in input.items {
+            if context.isCancelled() { throw CancellationError() }
+            let baseName = URL(fileURLWithPath: item.image.fileName).deletingPathExtension().lastPathComponent
+            let fileName = baseName + ".jpg"
+            guard seenNames.insert(fileName).inserted else {
+                throw StageError(stage: context.stageId, message: "two images in \(shard) are both named \(fileName) (\(item.label))",
+                                 hint: "image file names must be unique within a dataset")
+            }
+            guard let bytes = readImage(item, into: &out) else { continue }
+            let relative: String
+            let destination: URL
+            switch config.format {
+            case .coco:
+                relative = "\(shard)/\(fileName)"
+                destination = root.appendingPathComponent("images").appendingPathComponent(relative)
+            case .voc:
+                relative = fileName
+                destination = root.appendingPathComponent("VOCdevkit/\(config.vocFolder)/JPEGImages/\(fileName)")
+            }
+            try AtomicFile.write(bytes, to: destination)
+            item.image.fileName = relative
+            item.sourcePath = destination.path
+            if config.format == .voc {
+                let xml = VOCWriter.annotationXML(for: item.image, annotations: item.annotations,
+                                                  categories: context.meta.categories, folder: config.vocFolder)
+                try AtomicFile.write(xml, to: root.appendingPathComponent("VOCdevkit/\(config.vocFolder)/Annotations/\(baseName).xml"))
+            }
+            out.items.append(item)
+        }
+        if config.format == .coco {
+            let shardFile = root.appendingPathComponent("annotations/shards/\(shard).json")
+            try COCOWriter.write(dataset(of: out.items, context: context), to: shardFile)
+        }
+        out.count("images-written", out.items.count)
+        out.count("boxes-written", out.items.reduce(0) { $0 + $1.annotations.count })
+        return out
+    }
+
+    /// The bytes to write for an item, or nil (dropped and counted) when its image is missing or corrupt.
+    func readImage(_ item: DatasetItem, into out: inout UnitOutput) -> [UInt8]? {
+        guard let data = FileManager.default.contents(atPath: item.sourcePath) else {
+            out.drop(item, reason: "missing-image", message: "cannot read \(item.sourcePath)")
+            out.issues.append(LoadIssue(kind: .missingImage, file: item.sourcePath, record: item.label, message: "cannot read the image file; skipped"))
+            return nil
+        }
+        let bytes = [UInt8](data)
+        let decoded: DecodedJPEG
+        do {
+            decoded = try JPEG.decode(bytes, strict: true)
+        } catch {
+            out.drop(item, reason: "corrupt-image", message: "\(error)")
+            out.issues.append(LoadIssue(kind: .corruptImage, file: item.sourcePath, record: item.label, message: "\(error); skipped"))
+            return nil
+        }
+        if decoded.image.width != item.image.width || decoded.image.height != item.image.height {
+            let message = "the JPEG is \(decoded.image.width)x\(decoded.image.height) but the annotations say \(item.image.width)x\(item.image.height); skipped because its boxes may not fit"
+            out.drop(item, reason: "size-mismatch", message: message)
+            out.issues.append(LoadIssue(kind: .sizeMismatch, file: item.sourcePath, record: item.label, message: message))
+            return nil
+        }
+        let needsConversion = !decoded.sourceColorSpace.isRGBCompatible
+        if needsConversion || config.images == .reencode {
+            do {
+                let encoded = try JPEG.encode(decoded.image, quality: config.jpegQuality)
+                if needsConversion {
+                    out.count("images-converted-to-rgb")
+                    out.issues.append(LoadIssue(kind: .convertedImage, file: item.sourcePath, record: item.label,
+                                                message: "\(decoded.sourceColorSpace) JPEG converted to RGB"))
+                }
+                return encoded
+            } catch {
+                out.drop(item, reason: "corrupt-image", message: "re-encoding failed: \(error)")
+                return nil
+            }
+        }
+        return bytes
+    }
+
+    func dataset(of items: [DatasetItem], context: StageContext) -> DetectionDataset {
+        DetectionDataset(info: context.meta.info, licenses: context.meta.licenses, images: items.map(\.image),
+                         annotations: items.flatMap(\.annotations), categories: context.meta.categories)
+    }
+
+    public func finalize(_ units: [UnitOutput], reference: [UnitOutput], context: StageContext) throws -> SinkSummary {
+        guard let root = context.outputDirectory else {
+            throw StageError(stage: context.stageId, message: "no output folder was given to the write stage")
+        }
+        let items = units.flatMap(\.items)
+        try checkUniqueIds(items, context: context)
+        let name = datasetName(context)
+        var outputs: [String: String] = [:]
+        var written = dataset(of: items, context: context)
+        switch config.format {
+        case .coco:
+            let instances = root.appendingPathComponent("annotations/instances_\(name).json")
+            try COCOWriter.write(written, to: instances)
+            outputs["annotations"] = instances.path
+            outputs["images"] = root.appendingPathComponent("images").path
+            var captionId = 0
+            let captions = items.flatMap { item in item.captions.map { text -> Caption in
+                captionId += 1
+                return Caption(id: captionId, imageId: item.image.id, text: text)
+            } }
+            if config.captions && !captions.isEmpty {
+                written.captions = captions
+                let file = root.appendingPathComponent("annotations/captions_\(name).json")
+                try COCOWriter.writeCaptions(written, to: file)
+                outputs["captions"] = file.path
+            }
+        case .voc:
+            let stems = items.map { URL(fileURLWithPath: $0.image.fileName).deletingPathExtension().lastPathComponent }
+            let list = root.appendingPathComponent("VOCdevkit/\(config.vocFolder)/ImageSets/Main/\(config.vocSplit).txt")
+            try VOCWriter.writeImageSet(stems: stems, to: list)
+            outputs["devkit"] = root.appendingPathComponent("VOCdevkit").path
+        }
+        let referenceItems = reference.flatMap(\.items)
+        let referenceSet = DetectionDataset(images: referenceItems.map(\.image), annotations: referenceItems.flatMap(\.annotations),
+                                            categories: context.meta.categories)
+        let stats = DatasetStatistics(dataset: written, name: name, reference: referenceSet, referenceName: context.meta.name)
+        try stats.write(to: root)
+        outputs["statistics"] = root.appendingPathComponent("stats.md").path
+        return SinkSummary(outputs: outputs, images: written.images.count, annotations: written.annotations.count)
+    }
+
+    func checkUniqueIds(_ items: [DatasetItem], context: StageContext) throws {
+        var images = Set<Int>(), annotations = Set<Int>()
+        for item in items {
+            guard images.insert(item.image.id).inserted else {
+                throw StageError(stage: context.stageId, message: "image id \(item.image.id) occurs twice in the output (\(item.image.fileName))",
+                                 hint: "two branches feeding one write stage must not carry the same images")
+            }
+            for a in item.annotations where !annotations.insert(a.id).inserted {
+                throw StageError(stage: context.stageId, message: "annotation id \(a.id) occurs twice in the output (\(item.label))")
+            }
+        }
+    }
+}

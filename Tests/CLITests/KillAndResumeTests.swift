@@ -1,0 +1,131 @@
+import Foundation
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The promise of the run directory: kill a run at any moment (SIGKILL, Ctrl-C), resume it, and get exactly
+/// the bytes an uninterrupted run writes; and the worker count never changes a byte.
+final class KillAndResumeTests: XCTestCase {
+    var temp: URL!
+    var pipeline: URL!
+
+    override func setUpWithError() throws {
+        temp = FileManager.default.temporaryDirectory.appendingPathComponent("kill-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: temp, withIntermediateDirectories: true)
+        let demo = CLIHarness.repositoryRoot.appendingPathComponent("data/demo").path
+        pipeline = temp.appendingPathComponent("tiny.yaml")
+        // 24 images in 12 batches of 2, through filter, a COCO writer and a VOC writer: ~40 units.
+        try """
+            seed: 11
+            batch_size: 2
+            source:
+              format: coco
+              instances: \(demo)/coco/annotations/instances_train.json
+              captions: \(demo)/coco/annotations/captions_train.json
+              images: \(demo)/coco/train
+              limit: 24
+            stages:
+              - kind: filter
+                min_object_area: 0.05
+              - id: coco
+                kind: write
+              - id: voc
+                kind: write
+                input: filter
+                format: voc
+            """.write(to: pipeline, atomically: true, encoding: .utf8)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: temp) }
+
+    func outputs(_ run: String) -> [String: Data] {
+        CLIHarness.files(under: temp.appendingPathComponent(run).appendingPathComponent("output"))
+    }
+
+    func reference() throws -> [String: Data] {
+        let result = try CLIHarness.run(["run", pipeline.path, "--run-dir", temp.appendingPathComponent("reference").path, "--workers", "1"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let files = outputs("reference")
+        XCTAssertTrue(files.keys.contains("coco/annotations/instances_coco.json"), "\(files.keys.sorted())")
+        XCTAssertTrue(files.keys.contains("voc/VOCdevkit/VOC2007/ImageSets/Main/trainval.txt"))
+        XCTAssertTrue(files.keys.contains("coco/stats.md"))
+        XCTAssertGreaterThan(files.keys.filter { $0.hasPrefix("coco/images/shard-") }.count, 10)
+        return files
+    }
+
+    func testWorkerCountDoesNotChangeAByte() throws {
+        let expected = try reference()
+        let result = try CLIHarness.run(["run", pipeline.path, "--run-dir", temp.appendingPathComponent("two").path, "--workers", "2"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(outputs("two"), expected)
+    }
+
+    func testSIGKILLAtRandomPointsThenResumeGivesTheSameBytes() throws {
+        let expected = try reference()
+        var rng = SystemRandomNumberGeneratorSeeded(seed: 2026)
+        for attempt in 0..<3 {
+            let dir = temp.appendingPathComponent("killed-\(attempt)").path
+            var arguments = ["run", pipeline.path, "--run-dir", dir, "--workers", "2"]
+            var kills = 0
+            // Kill up to three times at seeded random moments, resuming in between.
+            while kills < 3 {
+                let (process, _, _) = try CLIHarness.start(arguments, environment: ["DATAENGINE_UNIT_DELAY_MS": "15"])
+                usleep(UInt32(20_000 + rng.next() % 400_000))
+                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                process.waitUntilExit()
+                kills += 1
+                arguments = ["resume", dir, "--workers", "\(1 + attempt % 2)"]
+                if !FileManager.default.fileExists(atPath: dir + "/plan.json") { arguments = ["run", pipeline.path, "--run-dir", dir, "--workers", "2"] }
+            }
+            let finish = try CLIHarness.run(FileManager.default.fileExists(atPath: dir + "/plan.json") ? ["resume", dir] : ["run", pipeline.path, "--run-dir", dir])
+            XCTAssertEqual(finish.status, 0, finish.stderr)
+            let got = outputs("killed-\(attempt)")
+            XCTAssertEqual(Set(got.keys), Set(expected.keys), "attempt \(attempt): files differ")
+            for (path, bytes) in expected where got[path] != bytes { XCTFail("attempt \(attempt): \(path) differs after kill and resume") }
+            let leftovers = (FileManager.default.subpaths(atPath: dir) ?? []).filter { $0.hasSuffix(".partial") }
+            XCTAssertEqual(leftovers, [], "temp files left behind")
+        }
+    }
+
+    func testCtrlCExits130AndSaysHowToResume() throws {
+        let expected = try reference()
+        let dir = temp.appendingPathComponent("interrupted").path
+        let (process, _, err) = try CLIHarness.start(["run", pipeline.path, "--run-dir", dir, "--workers", "1"],
+                                                     environment: ["DATAENGINE_UNIT_DELAY_MS": "40"])
+        usleep(400_000)
+        kill(process.processIdentifier, SIGINT)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 130, stderr)
+        XCTAssertTrue(stderr.contains("dataengine resume \(dir)"), stderr)
+        let resumed = try CLIHarness.run(["resume", dir])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertEqual(outputs("interrupted"), expected)
+    }
+
+    func testSecondProcessOnTheSameRunDirectoryIsRefused() throws {
+        let dir = temp.appendingPathComponent("busy").path
+        let (process, _, _) = try CLIHarness.start(["run", pipeline.path, "--run-dir", dir, "--workers", "1"],
+                                                   environment: ["DATAENGINE_UNIT_DELAY_MS": "50"])
+        defer { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        var waited = 0
+        while !FileManager.default.fileExists(atPath: dir + "/plan.json") && waited < 100 { usleep(20_000); waited += 1 }
+        let second = try CLIHarness.run(["resume", dir])
+        XCTAssertEqual(second.status, 1)
+        XCTAssertTrue(second.stderr.contains("another dataengine process"), second.stderr)
+    }
+}
+
+/// A tiny seeded generator so the kill moments are the same on every run of the test.
+struct SystemRandomNumberGeneratorSeeded: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
