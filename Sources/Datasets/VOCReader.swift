@@ -11,7 +11,8 @@ import Glibc
 ///
 /// What the loaded dataset looks like:
 /// - `ImageInfo.fileName` is relative to the devkit root ("VOC2007/JPEGImages/000005.jpg"), so several years
-///   share one image root. Width and height come from the XML's `<size>`.
+///   share one image root. It follows the devkit layout (`JPEGImages/<stem>.jpg`); the XML's `<filename>` is
+///   not used. Width and height come from the XML's `<size>`.
 /// - Image ids are the 1-based position of the stem in the split lists, in the order the splits are given,
 ///   lines in file order. An image that is skipped (missing or malformed XML) keeps its number unused, so
 ///   fixing one file never renumbers the others (ids stay stable across runs that resume).
@@ -129,8 +130,13 @@ public enum VOCReader {
             let (year, name) = try splitName(split, devkit: devkit)
             let url = devkit.appendingPathComponent(year).appendingPathComponent("ImageSets/Main")
                 .appendingPathComponent(name + ".txt")
-            guard let bytes = readFile(url.path).bytes else {
-                throw missingSplit(url: url, devkit: devkit, year: year, split: split, classes: classes)
+            let read = readFile(url.path)
+            guard let bytes = read.bytes else {
+                if read.errorCode == ENOENT || read.errorCode == ENOTDIR {
+                    throw missingSplit(url: url, devkit: devkit, year: year, split: split, classes: classes)
+                }
+                throw DatasetError(file: url.path, message: "cannot read split \(split): \(String(cString: strerror(read.errorCode)))",
+                                   hint: "check the file's permissions")
             }
             let text = String(decoding: bytes, as: UTF8.self)
             var lineNumber = 0
