@@ -1,0 +1,152 @@
+import Foundation
+
+/// Writes a `DetectionDataset` as a Pascal VOC devkit:
+///
+///     <root>/<year>/Annotations/<stem>.xml
+///     <root>/<year>/ImageSets/Main/<split>.txt
+///
+/// Images are not copied: the caller puts them at `<root>/<year>/JPEGImages/<stem>.jpg`. The stem of an image
+/// is its file name's last path component without the extension ("VOC2007/JPEGImages/000005.jpg" → 000005).
+///
+/// Each annotation file has the layout of the VOC devkit's own files (tab-indented; `folder`, `filename`,
+/// `size` with depth 3, `segmented` 0, then one `object` per annotation in the given order). Per object:
+/// - `name` is the category's name; `pose` is `Unspecified`.
+/// - `truncated` and `difficult` are always written, 1 for true and 0 for false or nil (the VOC evaluation
+///   code and most VOC loaders require both elements), so a nil flag reads back as false.
+/// - `bndbox` holds 1-based inclusive corners (`VOCCoordinates.corners(of:)`): integers when integral, else
+///   the shortest decimal, rounded to 1e-6 pixel.
+/// - When present, `Annotation.score` is written as `<score>` (shortest decimal that reads back exactly) and
+///   `Annotation.attribute` as `<attribute>`, both after `bndbox`. VOC tools ignore unknown elements;
+///   `VOCReader` reads both back.
+/// The same input always gives the same bytes. All files are written through `AtomicFile`.
+public enum VOCWriter {
+    /// The annotation XML of one image.
+    /// - Parameters:
+    ///   - folder: the `<folder>` value, normally the year folder ("VOC2007").
+    ///   - categories: used to name the objects; an annotation whose category id is not among them is written
+    ///     with the name `category-<id>` (the dataset-level `write` refuses such datasets instead).
+    public static func annotationXML(for image: ImageInfo, annotations: [Annotation], categories: [Category],
+                                     folder: String) -> String {
+        var names: [Int: String] = [:]
+        for c in categories where names[c.id] == nil { names[c.id] = c.name }
+        var x = "<annotation>\n"
+        x += "\t<folder>\(MiniXML.escapeText(folder))</folder>\n"
+        x += "\t<filename>\(MiniXML.escapeText(lastComponent(of: image.fileName)))</filename>\n"
+        x += "\t<size>\n"
+        x += "\t\t<width>\(image.width)</width>\n"
+        x += "\t\t<height>\(image.height)</height>\n"
+        x += "\t\t<depth>3</depth>\n"
+        x += "\t</size>\n"
+        x += "\t<segmented>0</segmented>\n"
+        for a in annotations {
+            let c = VOCCoordinates.corners(of: a.bbox)
+            x += "\t<object>\n"
+            x += "\t\t<name>\(MiniXML.escapeText(names[a.categoryId] ?? "category-\(a.categoryId)"))</name>\n"
+            x += "\t\t<pose>Unspecified</pose>\n"
+            x += "\t\t<truncated>\(a.truncated == true ? 1 : 0)</truncated>\n"
+            x += "\t\t<difficult>\(a.difficult == true ? 1 : 0)</difficult>\n"
+            x += "\t\t<bndbox>\n"
+            x += "\t\t\t<xmin>\(VOCCoordinates.format(c.xmin))</xmin>\n"
+            x += "\t\t\t<ymin>\(VOCCoordinates.format(c.ymin))</ymin>\n"
+            x += "\t\t\t<xmax>\(VOCCoordinates.format(c.xmax))</xmax>\n"
+            x += "\t\t\t<ymax>\(VOCCoordinates.format(c.ymax))</ymax>\n"
+            x += "\t\t</bndbox>\n"
+            if let score = a.score, score.isFinite { x += "\t\t<score>\(score)</score>\n" }
+            if let attribute = a.attribute { x += "\t\t<attribute>\(MiniXML.escapeText(attribute))</attribute>\n" }
+            x += "\t</object>\n"
+        }
+        x += "</annotation>\n"
+        return x
+    }
+
+    /// Writes an image-set list: one stem per line, in the given order, each line ending in "\n".
+    /// Throws `DatasetError` for a stem that cannot be a line of that file (empty, whitespace, a path).
+    public static func writeImageSet(stems: [String], to url: URL) throws {
+        for (k, stem) in stems.enumerated() {
+            try checkStem(stem, file: url.path, record: "stem \(k + 1)")
+        }
+        var text = ""
+        text.reserveCapacity(stems.count * 12)
+        for stem in stems { text += stem + "\n" }
+        try AtomicFile.write(text, to: url)
+    }
+
+    /// Writes one annotation file.
+    public static func writeAnnotation(for image: ImageInfo, annotations: [Annotation], categories: [Category],
+                                       folder: String, to url: URL) throws {
+        try AtomicFile.write(annotationXML(for: image, annotations: annotations, categories: categories, folder: folder),
+                             to: url)
+    }
+
+    /// Writes every image of `dataset` to `<root>/<year>/Annotations/<stem>.xml` and the list of stems, in
+    /// image order, to `<root>/<year>/ImageSets/Main/<split>.txt`. Returns the stems.
+    ///
+    /// Throws `DatasetError` before writing anything when two images have the same stem, a stem is not a plain
+    /// file name, an annotation names an image or category the dataset does not have, or `year` / `split`
+    /// is not a plain folder / file name.
+    @discardableResult
+    public static func write(_ dataset: DetectionDataset, to root: URL, year: String, split: String) throws -> [String] {
+        for (what, value) in [("year", year), ("split", split)] where value.isEmpty || value.contains("/") || value.hasPrefix(".") {
+            throw DatasetError(file: root.path, message: "the \(what) \"\(value)\" is not a plain folder or file name",
+                               hint: "use names like VOC2007 and trainval")
+        }
+        let yearDir = root.appendingPathComponent(year)
+        var stems: [String] = []
+        var seen: [String: String] = [:]
+        for image in dataset.images {
+            let stem = stemOf(image.fileName)
+            try checkStem(stem, file: image.fileName, record: "image id \(image.id)")
+            if let other = seen[stem] {
+                throw DatasetError(file: image.fileName, location: "image id \(image.id)",
+                                   message: "has the same stem \(stem) as \(other); VOC names annotation files by stem",
+                                   hint: "rename one of the images (give generated images unique file names)")
+            }
+            seen[stem] = image.fileName
+            stems.append(stem)
+        }
+        let categoryIds = Set(dataset.categories.map(\.id))
+        let imageIds = Set(dataset.images.map(\.id))
+        for a in dataset.annotations {
+            if !categoryIds.contains(a.categoryId) {
+                throw DatasetError(file: root.path, location: "annotation id \(a.id)",
+                                   message: "category id \(a.categoryId) is not among the dataset's categories",
+                                   hint: "add the category or drop the annotation before writing")
+            }
+            if !imageIds.contains(a.imageId) {
+                throw DatasetError(file: root.path, location: "annotation id \(a.id)",
+                                   message: "image id \(a.imageId) is not among the dataset's images",
+                                   hint: "drop annotations of removed images before writing")
+            }
+        }
+        let byImage = dataset.annotationsByImage()
+        let annotationsDir = yearDir.appendingPathComponent("Annotations")
+        try AtomicFile.makeDirectories(annotationsDir.path)
+        for (image, stem) in zip(dataset.images, stems) {
+            try writeAnnotation(for: image, annotations: byImage[image.id] ?? [], categories: dataset.categories,
+                                folder: year, to: annotationsDir.appendingPathComponent(stem + ".xml"))
+        }
+        try writeImageSet(stems: stems, to: yearDir.appendingPathComponent("ImageSets/Main").appendingPathComponent(split + ".txt"))
+        return stems
+    }
+
+    /// "VOC2007/JPEGImages/000005.jpg" → "000005".
+    public static func stemOf(_ fileName: String) -> String {
+        let last = lastComponent(of: fileName)
+        guard let dot = last.lastIndex(of: "."), dot != last.startIndex else { return last }
+        return String(last[..<dot])
+    }
+
+    static func lastComponent(of path: String) -> String {
+        path.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? path
+    }
+
+    static func checkStem(_ stem: String, file: String, record: String) throws {
+        let bad = stem.isEmpty || stem.hasPrefix(".") || stem.contains("/")
+            || stem.unicodeScalars.contains { $0.properties.isWhitespace || $0.value < 0x20 }
+        if bad {
+            throw DatasetError(file: file, location: record,
+                               message: "\"\(stem)\" cannot be a VOC image name (empty, whitespace, a path or hidden)",
+                               hint: "VOC image names are plain file stems such as 000005 or 2008_000123")
+        }
+    }
+}
