@@ -124,7 +124,7 @@ public final class WriteStage: SinkStage {
             out.issues.append(LoadIssue(kind: .sizeMismatch, file: item.sourcePath, record: item.label, message: message))
             return nil
         }
-        let needsConversion = !decoded.sourceColorSpace.isRGBCompatible
+        let needsConversion = ![.rgb, .ycbcr].contains(decoded.sourceColorSpace)
         if needsConversion || config.images == .reencode {
             do {
                 let encoded = try JPEG.encode(decoded.image, quality: config.jpegQuality)
