@@ -1,0 +1,124 @@
+/// The records of a COCO instances file as parsed, before the checks that need the whole file: annotation id
+/// uniqueness, annotations naming unknown images or categories, boxes against their image, unsafe file names.
+struct COCOInstancesContent {
+    var info: RawJSON?
+    var licenses: RawJSON?
+    var images: [ImageInfo] = []
+    /// Image id -> index in `images` (also how duplicates are found while parsing).
+    var imageIndexById: [Int: Int32] = [:]
+    var annotations: [Annotation] = []
+    var categories: [Category] = []
+    var categoryIndexById: [Int: Int] = [:]
+    var sawImages = false
+    var sawAnnotations = false
+    var sawCategories = false
+    /// Set by `validated`: ids of images refused for their file name (their captions are skipped silently).
+    var refusedImageIds: Set<Int> = []
+
+    /// Runs the cross-record checks and returns the dataset: refused and dangling records are dropped with a
+    /// LoadIssue each, boxes are clipped to their image. Order stays file order.
+    mutating func validated(file: String) throws -> DetectionDataset {
+        try checkAnnotationIdsAreUnique(file: file)
+
+        // Image file names that would escape the image root.
+        var refused = [Bool](repeating: false, count: images.count)
+        var refusals: [(index: Int, reason: String)] = []
+        for (i, image) in images.enumerated() {
+            if let reason = ImageFileNameSafety.refusal(for: image.fileName) {
+                refused[i] = true
+                refusedImageIds.insert(image.id)
+                refusals.append((i, reason))
+            }
+        }
+        var annotationsOfRefused = [Int: Int]()
+
+        var issues: [LoadIssue] = []
+        var kept = 0
+        let total = annotations.count
+        for r in 0..<total {
+            var a = annotations[r]
+            var record: String { COCOParser.record("annotation", r, id: a.id) }
+            guard let imageIndex = imageIndexById[a.imageId].map(Int.init) else {
+                issues.append(LoadIssue(kind: .unknownImage, file: file, record: record,
+                                        message: "refers to image id \(a.imageId), which is not in the file's images; skipped"))
+                continue
+            }
+            if refused[imageIndex] {
+                annotationsOfRefused[imageIndex, default: 0] += 1
+                continue
+            }
+            guard categoryIndexById[a.categoryId] != nil else {
+                issues.append(LoadIssue(kind: .unknownCategory, file: file, record: record,
+                                        message: "refers to category id \(a.categoryId), which is not in the file's categories; skipped"))
+                continue
+            }
+            var changed = false
+            let box = a.bbox
+            guard box.width > 0 && box.height > 0 else {
+                issues.append(LoadIssue(kind: .boxDropped, file: file, record: record,
+                                        message: "box \(Self.format(box)) has a zero or negative width or height; dropped"))
+                continue
+            }
+            let image = images[imageIndex]
+            let w = Double(image.width), h = Double(image.height)
+            if box.x < 0 || box.y < 0 || box.maxX > w || box.maxY > h {
+                guard let clipped = box.clipped(toWidth: w, height: h) else {
+                    issues.append(LoadIssue(kind: .boxDropped, file: file, record: record,
+                                            message: "box \(Self.format(box)) lies entirely outside its \(image.width)x\(image.height) image; dropped"))
+                    continue
+                }
+                a.bbox = clipped
+                if a.area > clipped.area { a.area = clipped.area }
+                changed = true
+                issues.append(LoadIssue(kind: .boxClipped, file: file, record: record,
+                                        message: "box \(Self.format(box)) extends outside its \(image.width)x\(image.height) image; clipped to \(Self.format(clipped))"))
+            }
+            if changed || kept != r { annotations[kept] = a }
+            kept += 1
+        }
+        annotations.removeLast(total - kept)
+
+        var imageIssues: [LoadIssue] = []
+        if !refusals.isEmpty {
+            for (i, reason) in refusals {
+                let image = images[i]
+                let skipped = annotationsOfRefused[i, default: 0]
+                let also = skipped == 0 ? "" : " (its \(skipped) annotation\(skipped == 1 ? " was" : "s were") skipped too)"
+                imageIssues.append(LoadIssue(kind: .unsafePath, file: file, record: COCOParser.record("image", i, id: image.id),
+                                             message: "file name \"\(image.fileName)\" \(reason): refused: would read outside the image root; "
+                                                 + "file names must be relative paths inside the image root\(also)"))
+            }
+            var index = 0
+            images.removeAll { _ in defer { index += 1 }; return refused[index] }
+        }
+        return DetectionDataset(info: info, licenses: licenses, images: images, annotations: annotations,
+                                categories: categories, issues: imageIssues + issues)
+    }
+
+    /// Annotation ids must be unique; checked on the sorted ids (cheaper than a 860k-entry hash table).
+    func checkAnnotationIdsAreUnique(file: String) throws {
+        var ids = annotations.map(\.id)
+        var sorted = true
+        for i in ids.indices.dropFirst() where ids[i - 1] >= ids[i] { sorted = false; break }
+        if sorted { return }
+        ids.sort()
+        for i in ids.indices.dropFirst() where ids[i - 1] == ids[i] {
+            let id = ids[i]
+            let first = annotations.firstIndex { $0.id == id }!
+            let second = annotations[(first + 1)...].firstIndex { $0.id == id }!
+            throw DatasetError(file: file, location: COCOParser.record("annotation", second, id: id),
+                               message: "duplicate annotation id \(id): annotation #\(first) has the same id",
+                               hint: "annotation ids must be unique: re-export the file, or renumber the annotations")
+        }
+    }
+
+    /// "[1, 2.5, 3, 4]" for messages.
+    static func format(_ b: BoundingBox) -> String {
+        "[\(format(b.x)), \(format(b.y)), \(format(b.width)), \(format(b.height))]"
+    }
+
+    static func format(_ d: Double) -> String {
+        if d.rounded() == d && abs(d) <= 9_007_199_254_740_992 { return String(Int(d)) }
+        return d.description
+    }
+}
