@@ -10,6 +10,13 @@ public enum AtomicFile {
         public var path: String
         public var operation: String
         public var code: Int32
+
+        public init(path: String, operation: String, code: Int32) {
+            self.path = path
+            self.operation = operation
+            self.code = code
+        }
+
         public var description: String {
             let reason = String(cString: strerror(code))
             var hint = ""

@@ -48,7 +48,7 @@ final class PipelineFileTests: XCTestCase {
 
     func testUnknownKeyNamesLineColumnAndNearestKey() throws {
         let error = try XCTUnwrap(configError(base + "  - kind: filter\n    min_objekt_area: 0.1\n  - kind: write\n"))
-        XCTAssertEqual(error.line, 7)
+        XCTAssertEqual(error.line, 8)
         XCTAssertEqual(error.column, 5)
         XCTAssertTrue(error.message.contains("min_objekt_area"))
         XCTAssertTrue(error.hint?.contains("did you mean `min_object_area`") == true, error.description)
@@ -63,7 +63,7 @@ final class PipelineFileTests: XCTestCase {
 
     func testWrongTypeNamesTheKeyAndPosition() throws {
         let error = try XCTUnwrap(configError(base + "  - kind: filter\n    drop_crowd: maybe\n  - kind: write\n"))
-        XCTAssertEqual(error.line, 7)
+        XCTAssertEqual(error.line, 8)
         XCTAssertTrue(error.message.contains("drop_crowd"), error.description)
         XCTAssertTrue(error.message.contains("true or false"), error.description)
     }
@@ -76,7 +76,7 @@ final class PipelineFileTests: XCTestCase {
     func testUnknownStageKindSuggests() throws {
         let error = try XCTUnwrap(configError(base + "  - kind: filtr\n"))
         XCTAssertTrue(error.hint?.contains("did you mean `filter`") == true, error.description)
-        XCTAssertEqual(error.line, 6)
+        XCTAssertEqual(error.line, 7)
     }
 
     func testInputMustNameAnEarlierStage() throws {

@@ -75,7 +75,7 @@ final class SchedulerTests: XCTestCase {
         try FileManager.default.createDirectory(at: temp.appendingPathComponent("images"), withIntermediateDirectories: true)
         var images: [String] = [], annotations: [String] = []
         for id in 1...23 {
-            FileManager.default.createFile(atPath: temp.appendingPathComponent("images/\(id).jpg").path, contents: Data([0xFF]))
+            _ = FileManager.default.createFile(atPath: temp.appendingPathComponent("images/\(id).jpg").path, contents: Data([0xFF]))
             images.append(#"{"id": \#(id), "file_name": "\#(id).jpg", "width": 100, "height": 100}"#)
             annotations.append(#"{"id": \#(id), "image_id": \#(id), "category_id": 1, "bbox": [10, 10, 50, 50], "area": 2500, "iscrowd": 0}"#)
         }
@@ -123,16 +123,18 @@ final class SchedulerTests: XCTestCase {
 
     func testFusionBarrierAndSinksAcrossWorkerCounts() throws {
         let report = try run("one", workers: 1)
-        // 23 images in batches of 4 = 6 units; images 5 and 13 (first of their batch, multiples of 5) dropped.
+        // 23 images in batches of 4 = 6 units; batch firsts are 1, 5, 9, 13, 17, 21: only 5 is dropped.
         let consume = try XCTUnwrap(report.stages.first { $0.id == "consume" })
-        XCTAssertEqual(consume.itemsOut, 21)
-        XCTAssertEqual(consume.counters["consumed"], 21)
-        XCTAssertEqual(report.stages.first { $0.id == "tag" }?.dropped["multiple-of-five"], 2)
-        XCTAssertEqual(report.outputs["direct"]?.images, 21)
-        XCTAssertEqual(report.outputs["reversed"]?.images, 21)
+        XCTAssertEqual(consume.itemsOut, 22)
+        XCTAssertEqual(consume.itemsIn, 22, "a fused stage's input is its predecessor's output")
+        XCTAssertEqual(consume.counters["consumed"], 22)
+        XCTAssertEqual(report.stages.first { $0.id == "tag" }?.dropped["multiple-of-five"], 1)
+        XCTAssertEqual(report.stages.first { $0.id == "reverse" }?.counters["planned"], 22)
+        XCTAssertEqual(report.outputs["direct"]?.images, 22)
+        XCTAssertEqual(report.outputs["reversed"]?.images, 22)
         let files = try outputFiles("one")
         let all = String(decoding: try XCTUnwrap(files["reversed/all.txt"]), as: UTF8.self)
-        XCTAssertTrue(all.hasPrefix("23 22 21 20 19 18 17 16 15 14 12 11"), all)
+        XCTAssertTrue(all.hasPrefix("23 22 21 20 19 18 17 16 15 14 13 12 11 10 9 8 7 6 4 3 2 1\n"), all)
         XCTAssertTrue(all.contains("reference 23"))
         let unit0 = String(decoding: try XCTUnwrap(files["direct/unit-0.txt"]), as: UTF8.self)
         XCTAssertTrue(unit0.hasPrefix("1 tag-1-"), "the fused stage received the in-memory value: \(unit0)")

@@ -94,7 +94,7 @@ final class WriteStageTests: XCTestCase {
     func testUnwritableOutputStopsWithAClearMessage() throws {
         // A regular file where the output folder should be: no run as root can write under it.
         let blocker = temp.appendingPathComponent("blocker")
-        FileManager.default.createFile(atPath: blocker.path, contents: Data([1]))
+        _ = FileManager.default.createFile(atPath: blocker.path, contents: Data([1]))
         XCTAssertThrowsError(try WriteStage(config: WriteConfig()).process(UnitOutput(items: [item(1, demoImage, width: 128, height: 128)]),
                                                                           context: context(blocker.appendingPathComponent("out")))) { error in
             XCTAssertTrue("\(error)".contains(blocker.path), "\(error)")

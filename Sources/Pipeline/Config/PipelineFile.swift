@@ -47,7 +47,8 @@ public struct PipelineFile: Sendable {
         let decoder = StrictYAMLDecoder(file: file)
         let node = try decoder.compose(text)
         let raw = try decoder.decode(RawPipeline.self, from: node)
-        let base = URL(fileURLWithPath: file).deletingLastPathComponent().standardized
+        let absolute = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
+        let base = URL(fileURLWithPath: absolute).standardized.deletingLastPathComponent()
         var seenIds: [String: Int?] = [:]
         for (index, entry) in raw.stages.enumerated() {
             if let line = seenIds[entry.id] {

@@ -56,7 +56,16 @@ public struct ResolvedPlan: Encodable, Sendable {
         return Array(try encoder.encode(self)) + [10]
     }
 
+    /// The plan as YAML for people: like the pipeline file, with every default present. (Yams writes doubles
+    /// in exponent form, `2e-2`; numbers are rewritten the way people write them, `0.02`.)
     public func yaml() throws -> String {
-        try YAMLEncoder().encode(self)
+        let text = try YAMLEncoder().encode(self)
+        return text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            guard let colon = line.range(of: ": ", options: .backwards) else { return String(line) }
+            let value = line[colon.upperBound...]
+            guard value.contains("e"), value.first.map({ $0.isNumber || $0 == "-" || $0 == "+" || $0 == "." }) == true,
+                  let number = Double(value) else { return String(line) }
+            return line[..<colon.upperBound] + "\(number)"
+        }.joined(separator: "\n")
     }
 }

@@ -7,7 +7,7 @@ public struct FileLogHandler: LogHandler {
         let handle: FileHandle?
         let lock = NSLock()
         init(path: String) {
-            if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+            if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
             handle = FileHandle(forWritingAtPath: path)
             _ = try? handle?.seekToEnd()
         }
@@ -32,10 +32,9 @@ public struct FileLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
-                    file: String, function: String, line: UInt) {
+    public func log(event: LogEvent) {
         let stamp = ISO8601DateFormatter().string(from: Date())
-        sink.write("\(stamp) \(level) \(label): \(message)\n")
+        sink.write("\(stamp) \(event.level) \(label): \(event.message)\n")
     }
 
     /// A logger writing to `path`, creating its folder if needed.

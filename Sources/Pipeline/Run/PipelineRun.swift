@@ -57,7 +57,8 @@ public final class PipelineRun: @unchecked Sendable {
         let run = try PipelineRun(plan: plan, directory: directory, logger: logger, options: options)
         let text = try String(contentsOfFile: pipelinePath, encoding: .utf8)
         try AtomicFile.write(text, to: directory.pipelineCopy)
-        let origin = RunOrigin(pipelinePath: URL(fileURLWithPath: pipelinePath).standardized.path)
+        let absolute = pipelinePath.hasPrefix("/") ? pipelinePath : FileManager.default.currentDirectoryPath + "/" + pipelinePath
+        let origin = RunOrigin(pipelinePath: URL(fileURLWithPath: absolute).standardized.path)
         try AtomicFile.write(try encodeJSON(origin), to: directory.url.appendingPathComponent("origin.json"))
         try AtomicFile.write(try encodeJSON(Fingerprint.compute(plan: plan)), to: directory.fingerprintFile)
         // plan.json is written last: its presence marks a run directory.

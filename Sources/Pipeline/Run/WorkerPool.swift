@@ -37,7 +37,7 @@ final class WorkerPool<Task: Hashable & Sendable>: @unchecked Sendable {
                 }
             }
             if running.isEmpty { break }
-            condition.wait(until: Date().addingTimeInterval(0.5))
+            _ = condition.wait(until: Date().addingTimeInterval(0.5))
         }
         if let failure { throw failure }
     }
