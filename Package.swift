@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Imaging", targets: ["Imaging"]),
         .library(name: "Pipeline", targets: ["Pipeline"]),
+        .library(name: "Tensors", targets: ["Tensors"]),
+        .library(name: "Diffusion", targets: ["Diffusion"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -23,6 +25,8 @@ let package = Package(
         // libjpeg reports errors by longjmp; this C shim catches them so Swift never sees a non-local exit.
         .target(name: "JPEGBridge", dependencies: ["CJPEG"]),
 
+        .target(name: "Tensors", dependencies: ["COpenBLAS"], swiftSettings: swift5),
+        .target(name: "Diffusion", dependencies: ["Tensors"], swiftSettings: swift5),
         .target(name: "Datasets", swiftSettings: swift5),
         .target(name: "Imaging", dependencies: ["JPEGBridge"], swiftSettings: swift5),
         .target(name: "Stages", dependencies: ["Datasets", "Imaging"], swiftSettings: swift5),
@@ -37,7 +41,7 @@ let package = Package(
         .executableTarget(
             name: "dataengine",
             dependencies: [
-                "Pipeline", "Stages", "Datasets", "Imaging",
+                "Pipeline", "Stages", "Datasets", "Imaging", "Tensors", "Diffusion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swift5),
@@ -46,6 +50,8 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "COpenBLAS"], resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Stages", "Datasets", "Imaging"], resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "CLITests", dependencies: ["Datasets"], swiftSettings: swift5),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "COpenBLAS"], resources: [.copy("Fixtures")], swiftSettings: swift5),
+        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensors", "CZstd"], resources: [.copy("Fixtures")], swiftSettings: swift5),
     ]
 )
 

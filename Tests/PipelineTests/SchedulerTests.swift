@@ -159,6 +159,22 @@ final class SchedulerTests: XCTestCase {
         }
     }
 
+    func testResumeRefusesChangedAnnotationsAndImages() throws {
+        _ = try run("inputs", workers: 1)
+        let dir = temp.appendingPathComponent("inputs")
+        let resume = { try PipelineRun.resume(runDirectory: dir, logger: Logger(label: "test"), options: .init(workers: 1)) }
+        XCTAssertNoThrow(try resume())
+        // An image file touched (new modification time): refused.
+        let image = temp.appendingPathComponent("images/7.jpg").path
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_000_000)], ofItemAtPath: image)
+        XCTAssertThrowsError(try resume()) { XCTAssertTrue("\($0)".contains("image files changed"), "\($0)") }
+        // The annotation file edited: refused, naming it.
+        let instances = temp.appendingPathComponent("instances.json")
+        let text = try String(contentsOf: instances, encoding: .utf8)
+        try (text + " ").write(to: instances, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try resume()) { XCTAssertTrue("\($0)".contains("instances.json changed"), "\($0)") }
+    }
+
     func testRefusesAnExistingRunAndAHeldLock() throws {
         _ = try run("x", workers: 1)
         XCTAssertThrowsError(try run("x", workers: 1)) { XCTAssertTrue("\($0)".contains("already holds a run")) }

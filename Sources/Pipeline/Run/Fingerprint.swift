@@ -20,7 +20,19 @@ public struct Fingerprint: Codable, Equatable, Sendable {
         return Fingerprint(plan: planHash.hex, inputs: inputs, images: nil, models: [:])
     }
 
-    /// Hash of the items' image files' sizes and modification times.
+    /// The per-item files whose size and modification time are hashed: the images, and for VOC each image's
+    /// annotation XML (`YEAR/JPEGImages/x.jpg` -> `YEAR/Annotations/x.xml`).
+    public static func itemFiles(_ items: [DatasetItem], source: SourceConfig) -> [String] {
+        guard source.format == .voc, let devkit = source.devkit else { return items.map(\.sourcePath) }
+        return items.flatMap { item -> [String] in
+            let parts = item.image.fileName.split(separator: "/")
+            guard parts.count == 3 else { return [item.sourcePath] }
+            let stem = URL(fileURLWithPath: String(parts[2])).deletingPathExtension().lastPathComponent
+            return [item.sourcePath, "\(devkit)/\(parts[0])/Annotations/\(stem).xml"]
+        }
+    }
+
+    /// Hash of the given files' sizes and modification times.
     public static func imagesHash(paths: [String]) -> String {
         var hash = ContentHash()
         for path in paths {

@@ -102,7 +102,7 @@ public final class PipelineRun: @unchecked Sendable {
         try scanCommitted()
         if checkImages, let summary = loadSummary {
             let items = try (0..<summary.batches).flatMap { try checkpoints.load(UnitOutput.self, stage: ResolvedPlan.sourceId, unit: Checkpoints.batchName($0)).items }
-            let hash = Fingerprint.imagesHash(paths: items.map(\.sourcePath))
+            let hash = Fingerprint.imagesHash(paths: Fingerprint.itemFiles(items, source: plan.source))
             if hash != summary.imagesHash {
                 throw PipelineError(message: "cannot resume \(directory.path): image files changed (size or modification time) since the run started",
                                     hint: "restore them or start a new run")
@@ -271,7 +271,7 @@ public final class PipelineRun: @unchecked Sendable {
             try checkpoints.save(UnitOutput(items: batch), stage: ResolvedPlan.sourceId, unit: Checkpoints.batchName(index))
         }
         let summary = LoadSummary(meta: source.meta, batches: batches.count, items: source.items.count, issues: source.issues,
-                                  dropped: source.dropped, imagesHash: Fingerprint.imagesHash(paths: source.items.map(\.sourcePath)))
+                                  dropped: source.dropped, imagesHash: Fingerprint.imagesHash(paths: Fingerprint.itemFiles(source.items, source: plan.source)))
         try checkpoints.save(summary, stage: ResolvedPlan.sourceId, unit: "summary")
         stateLock.lock()
         loadSummary = summary
