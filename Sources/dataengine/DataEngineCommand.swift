@@ -24,7 +24,7 @@ struct DataEngineCommand: ParsableCommand {
 
             Exit codes: 0 done, 1 failed, 2 bad usage or bad pipeline file, 130 interrupted.
             """,
-        subcommands: [RunCommand.self, ResumeCommand.self, ValidateCommand.self, StatsCommand.self, BenchCommand.self])
+        subcommands: [RunCommand.self, ResumeCommand.self, ValidateCommand.self, StatsCommand.self])
 
     static func main() {
         do {
@@ -42,5 +42,5 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that compare DataEngine with the reference implementations on this machine.",
-        subcommands: [BenchLoadCommand.self])
+        subcommands: [])
 }
