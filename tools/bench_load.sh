@@ -30,6 +30,10 @@ python3 -c 'import pycocotools' 2>/dev/null || { echo "pycocotools is missing: p
 echo "building release..." >&2
 swift build -c release --product dataengine >&2
 bin="$(swift build -c release --show-bin-path)/dataengine"
+"$bin" bench load --help >/dev/null 2>&1 || {
+    echo "this dataengine has no 'bench load' command: BenchLoadCommand must be registered under a 'bench' group" >&2
+    exit 4
+}
 
 cleanup=""
 if [ -n "$file" ]; then

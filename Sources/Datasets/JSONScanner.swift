@@ -145,13 +145,6 @@ struct JSONScanner {
         }
     }
 
-    /// Consumes `c` (after whitespace) or throws saying `what` was expected.
-    @inline(__always) mutating func expect(_ c: UInt8, _ what: @autoclosure () -> String) throws {
-        skipWhitespace()
-        guard current == c else { throw syntaxError(what()) }
-        pos += 1
-    }
-
     /// Walks an object whose '{' was consumed: returns false (after consuming '}') at its end, else reads the
     /// next key into `key`, consumes the ':' and leaves the position at the value.
     @inline(__always) mutating func nextKey(_ first: inout Bool, _ key: inout JSONStringToken) throws -> Bool {

@@ -9,7 +9,7 @@ struct BenchLoadCommand: ParsableCommand {
         abstract: "Measure COCO instances loading: wall time and peak memory.",
         discussion: """
         Generates a deterministic synthetic COCO instances file (train2017 scale by default: 118,287 images, \
-        860,001 annotations, about 450 MB) in a temporary directory, or uses --file, then times \
+        860,001 annotations, about 470 MB = 448 MiB) in a temporary directory, or uses --file, then times \
         COCOReader.load on it and reads the process's peak resident memory (VmHWM in /proc/self/status, \
         reset just before the load where the kernel allows it). Prints the file size, seconds, images per \
         second, the resident memory before the load, the peak, and the peak divided by the file size.
