@@ -90,8 +90,10 @@ struct COCOInstancesContent {
                                              message: "file name \"\(image.fileName)\" \(reason): refused: would read outside the image root; "
                                                  + "file names must be relative paths inside the image root\(also)"))
             }
-            var index = 0
-            images.removeAll { _ in defer { index += 1 }; return refused[index] }
+            var keptImages: [ImageInfo] = []
+            keptImages.reserveCapacity(images.count - refusals.count)
+            for i in images.indices where !refused[i] { keptImages.append(images[i]) }
+            images = keptImages
         }
         return DetectionDataset(info: info, licenses: licenses, images: images, annotations: annotations,
                                 categories: categories, issues: imageIssues + issues)
