@@ -4,8 +4,10 @@ struct COCOInstancesContent {
     var info: RawJSON?
     var licenses: RawJSON?
     var images: [ImageInfo] = []
-    /// Image id -> index in `images` (also how duplicates are found while parsing).
-    var imageIndexById: [Int: Int32] = [:]
+    /// Byte offset of each image record (for the duplicate-id error), emptied once checked.
+    var imageOffsets: [Int] = []
+    /// Image id -> index in `images`.
+    var imageIndex = COCOIdIndex([])
     var annotations: [Annotation] = []
     var categories: [Category] = []
     var categoryIndexById: [Int: Int] = [:]
@@ -23,57 +25,57 @@ struct COCOInstancesContent {
         // Image file names that would escape the image root.
         var refused = [Bool](repeating: false, count: images.count)
         var refusals: [(index: Int, reason: String)] = []
-        for (i, image) in images.enumerated() {
-            if let reason = ImageFileNameSafety.refusal(for: image.fileName) {
+        for i in images.indices {
+            if let reason = ImageFileNameSafety.refusal(for: images[i].fileName) {
                 refused[i] = true
-                refusedImageIds.insert(image.id)
+                refusedImageIds.insert(images[i].id)
                 refusals.append((i, reason))
             }
         }
         var annotationsOfRefused = [Int: Int]()
 
+        let categoryIndex = COCOIdIndex(categories.lazy.map(\.id))
+        let sizes = images.map { (w: Double($0.width), h: Double($0.height)) }
         var issues: [LoadIssue] = []
         var kept = 0
         let total = annotations.count
         for r in 0..<total {
-            var a = annotations[r]
-            var record: String { COCOParser.record("annotation", r, id: a.id) }
-            guard let imageIndex = imageIndexById[a.imageId].map(Int.init) else {
+            // Most annotations pass unchanged: read their fields in place, copy only the ones that move or change.
+            let (imageId, categoryId, box) = (annotations[r].imageId, annotations[r].categoryId, annotations[r].bbox)
+            var record: String { COCOParser.record("annotation", r, id: annotations[r].id) }
+            guard let imageIndex = imageIndex.position(of: imageId) else {
                 issues.append(LoadIssue(kind: .unknownImage, file: file, record: record,
-                                        message: "refers to image id \(a.imageId), which is not in the file's images; skipped"))
+                                        message: "refers to image id \(imageId), which is not in the file's images; skipped"))
                 continue
             }
             if refused[imageIndex] {
                 annotationsOfRefused[imageIndex, default: 0] += 1
                 continue
             }
-            guard categoryIndexById[a.categoryId] != nil else {
+            guard categoryIndex.position(of: categoryId) != nil else {
                 issues.append(LoadIssue(kind: .unknownCategory, file: file, record: record,
-                                        message: "refers to category id \(a.categoryId), which is not in the file's categories; skipped"))
+                                        message: "refers to category id \(categoryId), which is not in the file's categories; skipped"))
                 continue
             }
-            var changed = false
-            let box = a.bbox
             guard box.width > 0 && box.height > 0 else {
                 issues.append(LoadIssue(kind: .boxDropped, file: file, record: record,
                                         message: "box \(Self.format(box)) has a zero or negative width or height; dropped"))
                 continue
             }
-            let image = images[imageIndex]
-            let w = Double(image.width), h = Double(image.height)
+            let (w, h) = sizes[imageIndex]
+            var size: String { "\(images[imageIndex].width)x\(images[imageIndex].height)" }
             if box.x < 0 || box.y < 0 || box.maxX > w || box.maxY > h {
                 guard let clipped = box.clipped(toWidth: w, height: h) else {
                     issues.append(LoadIssue(kind: .boxDropped, file: file, record: record,
-                                            message: "box \(Self.format(box)) lies entirely outside its \(image.width)x\(image.height) image; dropped"))
+                                            message: "box \(Self.format(box)) lies entirely outside its \(size) image; dropped"))
                     continue
                 }
-                a.bbox = clipped
-                if a.area > clipped.area { a.area = clipped.area }
-                changed = true
+                annotations[r].bbox = clipped
+                if annotations[r].area > clipped.area { annotations[r].area = clipped.area }
                 issues.append(LoadIssue(kind: .boxClipped, file: file, record: record,
-                                        message: "box \(Self.format(box)) extends outside its \(image.width)x\(image.height) image; clipped to \(Self.format(clipped))"))
+                                        message: "box \(Self.format(box)) extends outside its \(size) image; clipped to \(Self.format(clipped))"))
             }
-            if changed || kept != r { annotations[kept] = a }
+            if kept != r { annotations[kept] = annotations[r] }
             kept += 1
         }
         annotations.removeLast(total - kept)
@@ -88,8 +90,10 @@ struct COCOInstancesContent {
                                              message: "file name \"\(image.fileName)\" \(reason): refused: would read outside the image root; "
                                                  + "file names must be relative paths inside the image root\(also)"))
             }
-            var index = 0
-            images.removeAll { _ in defer { index += 1 }; return refused[index] }
+            var keptImages: [ImageInfo] = []
+            keptImages.reserveCapacity(images.count - refusals.count)
+            for i in images.indices where !refused[i] { keptImages.append(images[i]) }
+            images = keptImages
         }
         return DetectionDataset(info: info, licenses: licenses, images: images, annotations: annotations,
                                 categories: categories, issues: imageIssues + issues)

@@ -80,6 +80,16 @@ public enum COCOReader {
         }
     }
 
+    /// Asks for 2 MiB pages for a large buffer about to be filled: a 450 MB file then costs a few hundred page
+    /// faults instead of 110k (advisory; ignored where transparent huge pages are off).
+    static func adviseHugePages(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
+        let huge: UInt = 2 << 20
+        guard buffer.count >= 4 * Int(huge), let base = buffer.baseAddress else { return }
+        let start = (UInt(bitPattern: base) + huge - 1) & ~(huge - 1)
+        let end = (UInt(bitPattern: base) + UInt(buffer.count)) & ~(huge - 1)
+        if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), Int(end - start), MADV_HUGEPAGE) }
+    }
+
     /// Reads a whole file into one buffer (one allocation of exactly its size).
     static func readFile(_ url: URL) throws -> [UInt8] {
         let path = url.path
@@ -97,6 +107,7 @@ public enum COCOReader {
         if (st.st_mode & S_IFMT) == S_IFDIR { throw failure("read", EISDIR) }
         let size = Int(st.st_size)
         var bytes = try [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            adviseHugePages(buffer)
             while initialized < size {
                 let n = read(fd, buffer.baseAddress! + initialized, size - initialized)
                 if n < 0 {

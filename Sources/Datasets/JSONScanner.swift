@@ -145,13 +145,6 @@ struct JSONScanner {
         }
     }
 
-    /// Consumes `c` (after whitespace) or throws saying `what` was expected.
-    @inline(__always) mutating func expect(_ c: UInt8, _ what: @autoclosure () -> String) throws {
-        skipWhitespace()
-        guard current == c else { throw syntaxError(what()) }
-        pos += 1
-    }
-
     /// Walks an object whose '{' was consumed: returns false (after consuming '}') at its end, else reads the
     /// next key into `key`, consumes the ':' and leaves the position at the value.
     @inline(__always) mutating func nextKey(_ first: inout Bool, _ key: inout JSONStringToken) throws -> Bool {
@@ -211,26 +204,7 @@ struct JSONScanner {
             var key = JSONStringToken(start: 0, end: 0, escaped: false)
             while try nextKey(&first, &key) { try skipValue(depth: depth + 1) }
         case UInt8(ascii: "["):
-            guard depth < JSONScanner.maxDepth else { throw syntaxError("at most \(JSONScanner.maxDepth) nested arrays/objects") }
-            pos += 1
-            skipWhitespace()
-            if current == UInt8(ascii: "]") { pos += 1; return }
-            while true {
-                // Polygons are long arrays of numbers: skip those without a call per element.
-                let c = current
-                if JSONScanner.isDigit(c) || c == UInt8(ascii: "-") { try skipNumber() } else { try skipValue(depth: depth + 1) }
-                skipWhitespace()
-                let d = current
-                if d == UInt8(ascii: ",") {
-                    pos += 1
-                    skipWhitespace()
-                } else if d == UInt8(ascii: "]") {
-                    pos += 1
-                    return
-                } else {
-                    throw syntaxError("',' or ']' after an array element")
-                }
-            }
+            try skipArray(depth: depth)
         case UInt8(ascii: "\""):
             _ = try scanString()
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
@@ -243,6 +217,83 @@ struct JSONScanner {
             try literal("null")
         default:
             throw syntaxError("a value (object, array, string, number, true, false or null)")
+        }
+    }
+
+    /// Skips an array (at its '['), checking its syntax. Arrays of arrays of numbers (COCO polygons, RLE
+    /// counts) are the bulk of a COCO file, so they are walked in one loop with the position in a local
+    /// variable; any other element goes through `skipValue`.
+    mutating func skipArray(depth outerDepth: Int) throws {
+        let b = base, n = count
+        var p = pos + 1
+        var depth = 1  // arrays open in this loop
+        var expectValue = true  // after '[' or ','
+        var afterOpen = true  // right after '[' (so ']' may close an empty array)
+        @inline(__always) func at(_ i: Int) -> UInt8 { i < n ? b[i] : 0 }
+        guard outerDepth < JSONScanner.maxDepth else { throw syntaxError("at most \(JSONScanner.maxDepth) nested arrays/objects") }
+        while true {
+            var c = at(p)
+            while c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 { p += 1; c = at(p) }
+            if expectValue {
+                if c &- 0x30 < 10 || c == UInt8(ascii: "-") {
+                    // Number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+                    if c == UInt8(ascii: "-") { p += 1; c = at(p) }
+                    if c == UInt8(ascii: "0") {
+                        p += 1
+                    } else if c &- 0x31 < 9 {
+                        p += 1
+                        while at(p) &- 0x30 < 10 { p += 1 }
+                    } else {
+                        pos = p
+                        throw syntaxError("a digit")
+                    }
+                    c = at(p)
+                    if c == UInt8(ascii: ".") {
+                        p += 1
+                        guard at(p) &- 0x30 < 10 else { pos = p; throw syntaxError("a digit after the decimal point") }
+                        repeat { p += 1 } while at(p) &- 0x30 < 10
+                        c = at(p)
+                    }
+                    if c == UInt8(ascii: "e") || c == UInt8(ascii: "E") {
+                        p += 1
+                        c = at(p)
+                        if c == UInt8(ascii: "+") || c == UInt8(ascii: "-") { p += 1 }
+                        guard at(p) &- 0x30 < 10 else { pos = p; throw syntaxError("a digit in the exponent") }
+                        repeat { p += 1 } while at(p) &- 0x30 < 10
+                    }
+                    expectValue = false
+                } else if c == UInt8(ascii: "[") {
+                    depth += 1
+                    guard outerDepth + depth <= JSONScanner.maxDepth else {
+                        pos = p
+                        throw syntaxError("at most \(JSONScanner.maxDepth) nested arrays/objects")
+                    }
+                    p += 1
+                    afterOpen = true
+                    continue
+                } else if c == UInt8(ascii: "]") && afterOpen {
+                    p += 1
+                    depth -= 1
+                    if depth == 0 { pos = p; return }
+                    expectValue = false
+                } else {
+                    pos = p
+                    try skipValue(depth: outerDepth + depth)
+                    p = pos
+                    expectValue = false
+                }
+                afterOpen = false
+            } else if c == UInt8(ascii: ",") {
+                p += 1
+                expectValue = true
+            } else if c == UInt8(ascii: "]") {
+                p += 1
+                depth -= 1
+                if depth == 0 { pos = p; return }
+            } else {
+                pos = p
+                throw syntaxError("',' or ']' after an array element")
+            }
         }
     }
 

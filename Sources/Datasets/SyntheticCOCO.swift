@@ -7,9 +7,10 @@ import Glibc
 ///
 /// At the default size it matches train2017's shape: 118,287 images, 860,001 annotations, the 80 real
 /// categories with their non-contiguous ids, polygon segmentations with COCO-like vertex counts (so the file
-/// is about 450 MB), boxes with two-decimal floats like 473.07, long areas like 2765.1486500000005, ~1% crowd
-/// annotations with uncompressed RLE, and the real file's compact layout and key order, unknown keys
-/// (license, coco_url, flickr_url, date_captured) included. Annotation ids are scrambled, not sorted.
+/// is about 470 MB = 448 MiB, like the real one), boxes with two-decimal floats like 473.07, long areas like
+/// 2765.1486500000005, ~1% crowd annotations with uncompressed RLE, and the real file's compact layout and key
+/// order, unknown keys (license, coco_url, flickr_url, date_captured) included. Annotation ids are scrambled,
+/// not sorted.
 ///
 /// The same parameters always give the same bytes. Every box lies inside its image.
 public enum SyntheticCOCO {

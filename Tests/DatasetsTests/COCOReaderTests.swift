@@ -222,6 +222,39 @@ final class COCOReaderTests: XCTestCase {
         }
     }
 
+    func testInvalidUTF8ByteOrderMarkAndCRLF() throws {
+        var bytes = Array(#"{"images": [{"id": 1, "file_name": "a"#.utf8)
+        bytes += [0xC3, 0x28]  // an invalid UTF-8 sequence
+        bytes += Array(#".jpg", "width": 1, "height": 1}]}"#.utf8)
+        let url = try T.write("", in: self)
+        try Data(bytes).write(to: url)
+        XCTAssertThrowsError(try COCOReader.load(instances: url)) { error in
+            let e = error as? DatasetError
+            XCTAssertTrue(e?.message.contains("valid UTF-8") ?? false, "\(error)")
+            XCTAssertEqual(e?.location, "byte 36 (line 1, column 37)", "the string's first byte")
+        }
+
+        let bom = try T.write("\u{FEFF}" + T.instances(annotations: [T.annotation(id: 1)]), in: self)
+        XCTAssertEqual(try COCOReader.load(instances: bom).annotations.count, 1, "a UTF-8 byte order mark is skipped")
+
+        let crlf = try T.loadError("{\"images\": [],\r\n\"x\": ?}", in: self)
+        XCTAssertEqual(crlf.location, "byte 21 (line 2, column 6)")
+    }
+
+    func testSparseIdsUseTheHashIndexToo() throws {
+        let images = [#"{"id": 5, "file_name": "a", "width": 9, "height": 9}"#,
+                      #"{"id": 9000000000000, "file_name": "b", "width": 9, "height": 9}"#]
+        let d = try COCOReader.load(instances: T.write(T.instances(
+            annotations: [T.annotation(id: 1, image: 9_000_000_000_000), T.annotation(id: 2, image: 5), T.annotation(id: 3, image: 6)],
+            images: images), in: self))
+        XCTAssertEqual(d.annotations.map(\.imageId), [9_000_000_000_000, 5])
+        XCTAssertEqual(d.issues.map(\.kind), [.unknownImage])
+
+        let duplicate = try T.loadError(T.instances(annotations: [], images: images + [#"{"id": 9000000000000, "file_name": "c", "width": 1, "height": 1}"#]), in: self)
+        XCTAssertEqual(duplicate.message, "duplicate image id 9000000000000: image #1 has the same id")
+        XCTAssertTrue(duplicate.location?.hasPrefix("image #2 (id 9000000000000), byte ") ?? false)
+    }
+
     func testEmptyFileAndMissingFile() throws {
         let empty = try T.loadError("", in: self)
         XCTAssertTrue(empty.message.contains("empty"), empty.message)
