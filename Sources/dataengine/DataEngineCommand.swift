@@ -24,7 +24,7 @@ struct DataEngineCommand: ParsableCommand {
 
             Exit codes: 0 done, 1 failed, 2 bad usage or bad pipeline file, 130 interrupted.
             """,
-        subcommands: [RunCommand.self, ResumeCommand.self, ValidateCommand.self, StatsCommand.self])
+        subcommands: [RunCommand.self, ResumeCommand.self, ValidateCommand.self, StatsCommand.self, BenchCommand.self])
 
     static func main() {
         do {
@@ -42,5 +42,13 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that compare DataEngine with the reference implementations on this machine.",
-        subcommands: [])
+        discussion: """
+            Benchmarks print figures measured on this machine; the tools/ scripts run the Python reference
+            in the same run and print the ratios.
+
+            Example:
+              dataengine bench load                 # COCO train2017-scale file: load time and peak memory
+              tools/bench_load.sh                   # the same next to pycocotools, with ratios
+            """,
+        subcommands: [BenchLoadCommand.self])
 }

@@ -64,6 +64,7 @@ final class KillAndResumeTests: XCTestCase {
     func testSIGKILLAtRandomPointsThenResumeGivesTheSameBytes() throws {
         let expected = try reference()
         var rng = SystemRandomNumberGeneratorSeeded(seed: 2026)
+        var killedMidRun = 0
         for attempt in 0..<3 {
             let dir = temp.appendingPathComponent("killed-\(attempt)").path
             var arguments = ["run", pipeline.path, "--run-dir", dir, "--workers", "2"]
@@ -74,6 +75,7 @@ final class KillAndResumeTests: XCTestCase {
                 usleep(UInt32(20_000 + rng.next() % 400_000))
                 if process.isRunning { kill(process.processIdentifier, SIGKILL) }
                 process.waitUntilExit()
+                if process.terminationReason == .uncaughtSignal && !FileManager.default.fileExists(atPath: dir + "/report.json") { killedMidRun += 1 }
                 kills += 1
                 arguments = ["resume", dir, "--workers", "\(1 + attempt % 2)"]
                 if !FileManager.default.fileExists(atPath: dir + "/plan.json") { arguments = ["run", pipeline.path, "--run-dir", dir, "--workers", "2"] }
@@ -86,6 +88,7 @@ final class KillAndResumeTests: XCTestCase {
             let leftovers = (FileManager.default.subpaths(atPath: dir) ?? []).filter { $0.hasSuffix(".partial") }
             XCTAssertEqual(leftovers, [], "temp files left behind")
         }
+        XCTAssertGreaterThanOrEqual(killedMidRun, 4, "most kills must land while the run is in progress, or the test proves nothing")
     }
 
     func testCtrlCExits130AndSaysHowToResume() throws {
