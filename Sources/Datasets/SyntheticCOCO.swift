@@ -82,7 +82,7 @@ public enum SyntheticCOCO {
     @discardableResult
     static func generate(_ p: Parameters, sink: ([UInt8]) throws -> Void) rethrows -> Summary {
         var out = Output()
-        var rng = SplitMix64(seed: p.seed)
+        var rng = SeededRandom(seed: p.seed)
         let flushAt = 4 << 20
 
         out.text(#"{"info": {"description": "COCO 2017 Dataset","url": "http://cocodataset.org","version": "1.0","year": 2017,"contributor": "COCO Consortium","date_created": "2017/09/01"},"licenses": ["#)
@@ -247,18 +247,18 @@ public enum SyntheticCOCO {
 
     /// One or more polygons inside a `width` x `height` image, as [count, x0, y0, x1, y1, ...] per part, in
     /// hundredths of a pixel. Vertex counts follow COCO's long tail: mostly 8-40, sometimes hundreds.
-    static func polygon(width: Int, height: Int, parts: Int, rng: inout SplitMix64, points: inout [Int]) {
+    static func polygon(width: Int, height: Int, parts: Int, rng: inout SeededRandom, points: inout [Int]) {
         points.removeAll(keepingCapacity: true)
         let w = Double(width), h = Double(height)
         for _ in 0..<parts {
-            let count = min(400, 4 + Int(-log(max(rng.unit(), 1e-12)) * 20))
-            let bw = max(2, w * (0.02 + 0.5 * rng.unit() * rng.unit()))
-            let bh = max(2, h * (0.02 + 0.5 * rng.unit() * rng.unit()))
-            let cx = bw / 2 + rng.unit() * (w - bw), cy = bh / 2 + rng.unit() * (h - bh)
+            let count = min(400, 4 + Int(-log(max(rng.nextUnit(), 1e-12)) * 20))
+            let bw = max(2, w * (0.02 + 0.5 * rng.nextUnit() * rng.nextUnit()))
+            let bh = max(2, h * (0.02 + 0.5 * rng.nextUnit() * rng.nextUnit()))
+            let cx = bw / 2 + rng.nextUnit() * (w - bw), cy = bh / 2 + rng.nextUnit() * (h - bh)
             points.append(count)
             for v in 0..<count {
                 let t = Double(v) / Double(count) * 2 * Double.pi
-                let r = 0.75 + 0.25 * rng.unit()
+                let r = 0.75 + 0.25 * rng.nextUnit()
                 let x = min(w, max(0, cx + cos(t) * r * bw / 2))
                 let y = min(h, max(0, cy + sin(t) * r * bh / 2))
                 points.append(Int((x * 100).rounded(.down)))
@@ -269,11 +269,11 @@ public enum SyntheticCOCO {
 
     /// A blob as COCO's uncompressed, column-major RLE (counts start with background); returns its box and
     /// pixel area.
-    static func crowdMask(width: Int, height: Int, rng: inout SplitMix64, counts: inout [Int])
+    static func crowdMask(width: Int, height: Int, rng: inout SeededRandom, counts: inout [Int])
         -> (x: Int, y: Int, w: Int, h: Int, area: Int) {
         counts.removeAll(keepingCapacity: true)
-        let bw = max(4, Int(Double(width) * (0.1 + 0.5 * rng.unit())))
-        let bh = max(4, Int(Double(height) * (0.1 + 0.5 * rng.unit())))
+        let bw = max(4, Int(Double(width) * (0.1 + 0.5 * rng.nextUnit())))
+        let bh = max(4, Int(Double(height) * (0.1 + 0.5 * rng.nextUnit())))
         let x0 = Int(rng.next() % UInt64(width - bw + 1)), y0 = Int(rng.next() % UInt64(height - bh + 1))
         var run = 0, inObject = false, area = 0
         var minY = Int.max, maxY = Int.min
@@ -311,21 +311,6 @@ public enum SyntheticCOCO {
         ("by-sa", "Attribution-ShareAlike License"), ("by-nd", "Attribution-NoDerivs License"),
         ("mark", "No known copyright restrictions"), ("gov", "United States Government Work"),
     ]
-
-    /// SplitMix64: small, fast, and the same everywhere (never the system RNG).
-    struct SplitMix64 {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        /// Uniform in [0, 1).
-        mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
-    }
 
     /// The chunked output buffer.
     struct Output {

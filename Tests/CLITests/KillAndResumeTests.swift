@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Datasets
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -63,7 +64,7 @@ final class KillAndResumeTests: XCTestCase {
 
     func testSIGKILLAtRandomPointsThenResumeGivesTheSameBytes() throws {
         let expected = try reference()
-        var rng = SystemRandomNumberGeneratorSeeded(seed: 2026)
+        var rng = SeededRandom(seed: 2026)
         var killedMidRun = 0
         for attempt in 0..<3 {
             let dir = temp.appendingPathComponent("killed-\(attempt)").path
@@ -117,18 +118,5 @@ final class KillAndResumeTests: XCTestCase {
         let second = try CLIHarness.run(["resume", dir])
         XCTAssertEqual(second.status, 1)
         XCTAssertTrue(second.stderr.contains("another dataengine process"), second.stderr)
-    }
-}
-
-/// A tiny seeded generator so the kill moments are the same on every run of the test.
-struct SystemRandomNumberGeneratorSeeded: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -119,14 +119,14 @@ final class COCOReaderTests: XCTestCase {
     }
 
     func testRandomDoublesRoundTripThroughTheScanner() throws {
-        var rng = SyntheticCOCO.SplitMix64(seed: 99)
+        var rng = SeededRandom(seed: 99)
         var texts: [String] = []
         for i in 0..<2000 {
             let d: Double
             switch i % 4 {
             case 0: d = Double(bitPattern: rng.next() & ~(UInt64(0x7FF) << 52) | (UInt64(900 + rng.next() % 250) << 52))
-            case 1: d = (rng.unit() * 1000 * 100).rounded() / 100
-            case 2: d = rng.unit() * pow(10, Double(Int(rng.next() % 40)) - 20)
+            case 1: d = (rng.nextUnit() * 1000 * 100).rounded() / 100
+            case 2: d = rng.nextUnit() * pow(10, Double(Int(rng.next() % 40)) - 20)
             default: d = Double(rng.next() % 100_000_000) / 1000
             }
             texts.append(d.description)

@@ -1,5 +1,5 @@
 import XCTest
-@testable import Stages
+@testable import Datasets
 
 final class SeededRandomTests: XCTestCase {
     func testSameIdentitySameStreamDifferentIdentityDifferentStream() {
