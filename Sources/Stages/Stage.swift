@@ -13,14 +13,18 @@ public struct StageContext: Sendable {
     public var outputDirectory: URL?
     /// Set when the user interrupts; long stages should check it between items.
     public var isCancelled: @Sendable () -> Bool
+    /// The compute budget of one unit: how many threads it may keep busy (cores / workers), so that workers
+    /// x threads never oversubscribe the machine. The engine sizes its BLAS and tensor threads from it.
+    public var computeThreads: Int
 
     public init(runSeed: UInt64, stageId: String, meta: DatasetMeta, unitIndex: Int, outputDirectory: URL?,
-                isCancelled: @escaping @Sendable () -> Bool = { false }) {
+                computeThreads: Int = 1, isCancelled: @escaping @Sendable () -> Bool = { false }) {
         self.runSeed = runSeed
         self.stageId = stageId
         self.meta = meta
         self.unitIndex = unitIndex
         self.outputDirectory = outputDirectory
+        self.computeThreads = max(1, computeThreads)
         self.isCancelled = isCancelled
     }
 

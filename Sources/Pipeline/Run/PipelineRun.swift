@@ -9,14 +9,20 @@ import Stages
 public final class PipelineRun: @unchecked Sendable {
     public struct Options: Sendable {
         public var workers: Int
+        /// Cores the run may use; each unit gets `cores / workers` threads (at least one).
+        public var cores: Int
         public var progress: ProgressReporter?
         public var isCancelled: @Sendable () -> Bool
 
-        public init(workers: Int, progress: ProgressReporter? = nil, isCancelled: @escaping @Sendable () -> Bool = { false }) {
-            self.workers = workers
+        public init(workers: Int, cores: Int = ProcessInfo.processInfo.activeProcessorCount, progress: ProgressReporter? = nil,
+                    isCancelled: @escaping @Sendable () -> Bool = { false }) {
+            self.workers = max(1, workers)
+            self.cores = max(1, cores)
             self.progress = progress
             self.isCancelled = isCancelled
         }
+
+        public var threadsPerUnit: Int { max(1, cores / workers) }
     }
 
     public let plan: ResolvedPlan
@@ -246,7 +252,7 @@ public final class PipelineRun: @unchecked Sendable {
 
     func context(stage: String, unit: Int, output: URL? = nil) -> StageContext {
         StageContext(runSeed: plan.seed, stageId: stage, meta: loadSummary!.meta, unitIndex: unit, outputDirectory: output,
-                     isCancelled: options.isCancelled)
+                     computeThreads: options.threadsPerUnit, isCancelled: options.isCancelled)
     }
 
     /// `DATAENGINE_UNIT_DELAY_MS`: sleep this long before each unit. Only for testing interruption: it
