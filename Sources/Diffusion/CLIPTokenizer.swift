@@ -59,7 +59,7 @@ public final class CLIPTokenizer: @unchecked Sendable {
     public var truncationWarning: Truncation? { lock.withLock { _truncationWarning } }
 
     // vocabulary
-    private let vocab: [[UInt8]: Int]
+    private let vocab: [ByteString: Int]
     private let idToToken: [Int: [UInt8]]
     private let bpe: BPE
     private let symbolTokenID: [Int32]
@@ -67,12 +67,14 @@ public final class CLIPTokenizer: @unchecked Sendable {
     private let addedEncoder: [[Unicode.Scalar]: Int]
     private let addedByID: [Int: CLIPAddedToken]
     private let trie: AddedTokenTrie
+    /// First scalars of the added tokens: text without any of them needs no trie pass.
+    private let addedFirstScalars: Set<UInt32>
     /// Added tokens that `decode` keeps apart from the byte-level text ("legacy added tokens").
     private let separateInDecode: Set<Int>
     private let cleanup: CLIPTextCleanup
 
     private let lock = NSLock()
-    private var cache: [[UInt8]: [Int]] = [:]
+    private var cache: [ByteString: [Int]] = [:]
     private var _onTruncation: (@Sendable (Truncation) -> Void)?
     private var _truncationWarning: Truncation?
     private static let cacheLimit = 200_000
@@ -114,12 +116,12 @@ public final class CLIPTokenizer: @unchecked Sendable {
         } catch {
             throw ModelLoadError(file: vocabPath, message: "is not a JSON object of token -> id: \(error)")
         }
-        var vocab: [[UInt8]: Int] = [:]
+        var vocab: [ByteString: Int] = [:]
         vocab.reserveCapacity(entries.count)
         var idToToken: [Int: [UInt8]] = [:]
         idToToken.reserveCapacity(entries.count)
         for (key, id) in entries {
-            vocab[key] = id
+            vocab[ByteString(key)] = id
             idToToken[id] = key
         }
         self.vocab = vocab
@@ -142,7 +144,7 @@ public final class CLIPTokenizer: @unchecked Sendable {
                     // CLIPTokenizer.__init__ wraps string bos/eos/unk in AddedToken; pad stays a string
                     special[key] = CLIPTokenizerConfig.Token(content: d, isObject: key != "pad_token")
                 }
-            case .none:
+            case .null:
                 break
             case .token(var t):
                 // CLIPTokenizer.__init__ wraps string bos/eos/unk in AddedToken(lstrip=False, rstrip=False)
@@ -172,14 +174,14 @@ public final class CLIPTokenizer: @unchecked Sendable {
             extended.append(t)
         }
         // _add_tokens(…, special_tokens=True): a vocabulary (or added) id when the string has one, else a new id
-        var currentVocab: [[UInt8]: Int] = vocab
-        for (content, id) in addedEncoder { currentVocab[Array(String(String.UnicodeScalarView(content)).utf8)] = id }
+        var currentVocab: [ByteString: Int] = vocab
+        for (content, id) in addedEncoder { currentVocab[ByteString(Array(String(String.UnicodeScalarView(content)).utf8))] = id }
         let newIndex = currentVocab.count
         var addedCount = 0
         for t in extended where !t.content.isEmpty {
             let key = scalars(t.content)
             if !t.isObject && addedEncoder[key] != nil { continue }
-            let bytes = Array(t.content.utf8)
+            let bytes = ByteString(Array(t.content.utf8))
             let id: Int
             if let existing = currentVocab[bytes] {
                 id = existing
@@ -198,10 +200,11 @@ public final class CLIPTokenizer: @unchecked Sendable {
         var trie = AddedTokenTrie()
         for t in addedTokens { trie.add(scalars(t.content)) }
         self.trie = trie
+        self.addedFirstScalars = Set(addedTokens.compactMap { $0.content.unicodeScalars.first?.value })
 
         // token string -> id as `_convert_token_to_id_with_added_voc`: added tokens, vocabulary, unk
         func idOf(_ content: String) -> Int? {
-            addedEncoder[scalars(content)] ?? vocab[Array(content.utf8)]
+            addedEncoder[scalars(content)] ?? vocab[ByteString(Array(content.utf8))]
         }
         guard let bos = special["bos_token"], let eos = special["eos_token"] else {
             throw ModelLoadError(file: folder.appendingPathComponent("tokenizer_config.json").path, key: "bos_token/eos_token",
@@ -212,7 +215,7 @@ public final class CLIPTokenizer: @unchecked Sendable {
                                  message: "is null: padding to max_length needs a pad token", hint: "SD 1.x pads with <|endoftext|>, SD 2.x with !")
         }
         let unkContent = special["unk_token"]?.content ?? "<|endoftext|>"
-        guard let unkID = vocab[Array(unkContent.utf8)] ?? idOf(unkContent) else {
+        guard let unkID = vocab[ByteString(Array(unkContent.utf8))] ?? idOf(unkContent) else {
             throw ModelLoadError(file: vocabPath, key: unkContent, message: "the unknown token is not in the vocabulary")
         }
         func requiredID(_ t: CLIPTokenizerConfig.Token, _ key: String) throws -> Int {
@@ -247,17 +250,17 @@ public final class CLIPTokenizer: @unchecked Sendable {
 
         // BPE symbol -> token id
         var symbolTokenID = [Int32](repeating: 0, count: bpe.symbolStrings.count)
-        var addedByBytes: [[UInt8]: Int] = [:]
-        for (content, id) in addedEncoder { addedByBytes[Array(String(String.UnicodeScalarView(content)).utf8)] = id }
+        var addedByBytes: [ByteString: Int] = [:]
+        for (content, id) in addedEncoder { addedByBytes[ByteString(Array(String(String.UnicodeScalarView(content)).utf8))] = id }
         for (i, s) in bpe.symbolStrings.enumerated() {
-            symbolTokenID[i] = Int32(addedByBytes[s] ?? vocab[s] ?? unkID)
+            symbolTokenID[i] = Int32(addedByBytes[ByteString(s)] ?? vocab[ByteString(s)] ?? unkID)
         }
         self.symbolTokenID = symbolTokenID
         self.idToToken = idToToken
 
         // the two strings CLIP's bpe() returns unchanged (its cache is seeded with them)
         for literal in ["<|startoftext|>", "<|endoftext|>"] {
-            let bytes = Array(literal.utf8)
+            let bytes = ByteString(Array(literal.utf8))
             cache[bytes] = [addedByBytes[bytes] ?? vocab[bytes] ?? unkID]
         }
     }
@@ -268,7 +271,7 @@ public final class CLIPTokenizer: @unchecked Sendable {
     public func tokenize(_ text: String) -> [Int] {
         var ids: [Int] = []
         let scalars = Array(text.unicodeScalars)
-        if trie.isEmpty {
+        if trie.isEmpty || !scalars.contains(where: { addedFirstScalars.contains($0.value) }) {
             appendBPE(scalars[...], to: &ids)
             return ids
         }
@@ -354,11 +357,12 @@ public final class CLIPTokenizer: @unchecked Sendable {
     }
 
     private func bpeIDs(_ bytes: [UInt8]) -> [Int] {
-        if let hit = lock.withLock({ cache[bytes] }) { return hit }
+        let key = ByteString(bytes)
+        if let hit = lock.withLock({ cache[key] }) { return hit }
         let ids = bpe.apply(bytes).map { Int(symbolTokenID[Int($0)]) }
         lock.withLock {
             if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
-            cache[bytes] = ids
+            cache[key] = ids
         }
         return ids
     }

@@ -28,7 +28,7 @@ struct CLIPTokenizerConfig {
     /// A special-token attribute: not given (use the default), given as null, or given.
     enum Attribute {
         case absent
-        case none
+        case null
         case token(Token)
     }
 
@@ -134,7 +134,7 @@ struct CLIPTokenizerConfig {
             }
             let value = initKwargs[key]!
             if value is NSNull {
-                config.attributes[key] = .none
+                config.attributes[key] = .null
                 continue
             }
             guard var token = parseToken(value, addedTokenDefault: false) else {
