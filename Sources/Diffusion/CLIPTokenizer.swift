@@ -268,7 +268,7 @@ public final class CLIPTokenizer: @unchecked Sendable {
     // MARK: - Encoding
 
     /// The token ids of `text` without bos/eos (transformers' `convert_tokens_to_ids(tokenize(text))`).
-    public func tokenize(_ text: String) -> [Int] {
+    func tokenIDs(_ text: String) -> [Int] {
         var ids: [Int] = []
         let scalars = Array(text.unicodeScalars)
         if trie.isEmpty || !scalars.contains(where: { addedFirstScalars.contains($0.value) }) {
@@ -303,9 +303,10 @@ public final class CLIPTokenizer: @unchecked Sendable {
         return ids
     }
 
-    /// `<|startoftext|>` + `tokenize(text)` + `<|endoftext|>`, neither truncated nor padded.
-    public func encode(_ text: String) -> [Int] {
-        [bosTokenID] + tokenize(text) + [eosTokenID]
+    /// `tokenizer(text).input_ids`: `<|startoftext|>` + the text's ids + `<|endoftext|>`, neither truncated nor
+    /// padded; `addSpecialTokens: false` leaves out bos and eos (`add_special_tokens=False`).
+    public func encode(_ text: String, addSpecialTokens: Bool = true) -> [Int] {
+        addSpecialTokens ? [bosTokenID] + tokenIDs(text) + [eosTokenID] : tokenIDs(text)
     }
 
     /// `tokenizer(text, padding="max_length", max_length=maxLength, truncation=True).input_ids`: exactly
@@ -315,7 +316,7 @@ public final class CLIPTokenizer: @unchecked Sendable {
     public func callAsFunction(_ text: String, maxLength: Int? = nil) -> (ids: [Int], truncated: Bool) {
         let maxLength = maxLength ?? modelMaxLength ?? 77
         precondition(maxLength >= 2, "maxLength must leave room for <|startoftext|> and <|endoftext|>")
-        let body = tokenize(text)
+        let body = tokenIDs(text)
         if body.count + 2 <= maxLength {
             return ([bosTokenID] + body + [eosTokenID] + [Int](repeating: padTokenID, count: maxLength - body.count - 2), false)
         }
@@ -333,7 +334,7 @@ public final class CLIPTokenizer: @unchecked Sendable {
 
     /// The token strings of `text` as transformers' `tokenize` gives them (byte-level, `</w>` ends a word).
     public func tokenStrings(_ text: String) -> [String] {
-        tokenize(text).map { id in
+        tokenIDs(text).map { id in
             if let t = addedByID[id] { return t.content }
             return idToToken[id].map { String(decoding: $0, as: UTF8.self) } ?? unkToken
         }

@@ -4,7 +4,9 @@
 public struct CLIPAddedToken: Sendable, Equatable {
     public var content: String
     public var id: Int
-    /// Special tokens (bos, eos, unk, pad, additional special tokens) are dropped by `decode(skipSpecialTokens:)`.
+    /// The `special` flag as the folder gives it (bos/eos/unk/pad are always special). What
+    /// `decode(skipSpecialTokens:)` drops is `CLIPTokenizer.specialTokenIDs` (bos, eos, unk, sep, pad, cls, mask
+    /// and `additional_special_tokens`), as in transformers, not every token flagged here.
     public var special: Bool
     /// Eats the whitespace on its left / right; `singleWord`: only matches as a whole word.
     public var lstrip: Bool

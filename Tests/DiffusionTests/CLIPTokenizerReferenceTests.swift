@@ -21,6 +21,14 @@ final class CLIPTokenizerReferenceTests: XCTestCase {
         XCTAssertEqual(tok.tokenStrings("hello!!! world!"), ["hello</w>", "!!!</w>", "world</w>", "!</w>"])
     }
 
+    func testReferenceCameFromTransformers4WithoutFTFY() throws {
+        let data = try Data(contentsOf: TokenizerFixtures.directory.appendingPathComponent("expected_ids.json"))
+        let meta = try XCTUnwrap((JSONSerialization.jsonObject(with: data) as? [String: Any])?["meta"] as? [String: Any])
+        XCTAssertEqual(meta["ftfy"] as? Bool, false)
+        XCTAssertTrue((meta["transformers"] as? String)?.hasPrefix("4.") ?? false)
+        XCTAssertEqual(meta["unicodedata"] as? String, "14.0.0", "the default unicodeVersion (14, 0) matches the reference's Python")
+    }
+
     func testEveryCorpusStringMatchesTransformersForEveryConfig() throws {
         let ref = try TokenizerFixtures.reference()
         var matched = 0
