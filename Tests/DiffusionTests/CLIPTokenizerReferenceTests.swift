@@ -198,11 +198,27 @@ enum TokenizerFixtures {
     nonisolated(unsafe) private static var ref: Reference?
     nonisolated(unsafe) private static var table: [String: Any]?
 
+    /// Temporary folders of this test process: `<tmp>/DataEngine-CLIPTokenizer-tests/<pid>/`. Folders of test
+    /// processes that are gone are removed on first use, so runs do not pile up copies of the vocabulary.
+    private static func scratchRoot() throws -> URL {
+        let fm = FileManager.default
+        let parent = fm.temporaryDirectory.appendingPathComponent("DataEngine-CLIPTokenizer-tests")
+        let pid = ProcessInfo.processInfo.processIdentifier
+        for name in (try? fm.contentsOfDirectory(atPath: parent.path)) ?? [] {
+            if let other = Int32(name), other != pid, kill(other, 0) != 0 {
+                try? fm.removeItem(at: parent.appendingPathComponent(name))
+            }
+        }
+        let root = parent.appendingPathComponent(String(pid))
+        try fm.createDirectory(at: root, withIntermediateDirectories: true)
+        return root
+    }
+
     /// The real vocab.json and merges.txt, decompressed once per test run into a temporary folder.
     static func vocabularyFolder() throws -> URL {
         try lock.withLock {
             if let d = vocabDir { return d }
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clip-vocab-\(ProcessInfo.processInfo.processIdentifier)")
+            let dir = try scratchRoot().appendingPathComponent("vocab")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             try decompressedFixture("clip-vocab.json.zst").write(to: dir.appendingPathComponent("vocab.json"))
             try decompressedFixture("clip-merges.txt.zst").write(to: dir.appendingPathComponent("merges.txt"))
@@ -215,7 +231,7 @@ enum TokenizerFixtures {
     static func makeFolder(config name: String) throws -> URL {
         let vocab = try vocabularyFolder()
         let fm = FileManager.default
-        let dir = fm.temporaryDirectory.appendingPathComponent("clip-tokenizer-\(name)-\(UUID().uuidString)")
+        let dir = vocab.deletingLastPathComponent().appendingPathComponent("\(name)-\(UUID().uuidString)")
         try fm.createDirectory(at: dir, withIntermediateDirectories: true)
         for f in ["vocab.json", "merges.txt"] {
             try fm.copyItem(at: vocab.appendingPathComponent(f), to: dir.appendingPathComponent(f))
