@@ -1,0 +1,168 @@
+import Foundation
+
+/// Zero padding of a feature map's width (left, right) and height (top, bottom), in pixels.
+/// `F.pad(x, (left, right, top, bottom))` in PyTorch's order.
+public struct Padding2D: Equatable, Sendable {
+    public var left: Int
+    public var right: Int
+    public var top: Int
+    public var bottom: Int
+
+    public init(left: Int, right: Int, top: Int, bottom: Int) {
+        precondition(left >= 0 && right >= 0 && top >= 0 && bottom >= 0, "Padding2D: negative padding")
+        (self.left, self.right, self.top, self.bottom) = (left, right, top, bottom)
+    }
+
+    /// The same padding on all four sides (`nn.Conv2d(padding=p)`).
+    public init(_ all: Int) { self.init(left: all, right: all, top: all, bottom: all) }
+
+    public static let zero = Padding2D(0)
+}
+
+extension Tensor {
+    /// `torch.nn.functional.conv2d` with symmetric padding: input (N, C, H, W), weight (O, C, kh, kw),
+    /// bias (O). Output (N, O, (H + 2p - kh) / stride + 1, (W + 2p - kw) / stride + 1).
+    public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0) -> Tensor {
+        conv2d(weight: weight, bias: bias, stride: stride, padding: Padding2D(padding))
+    }
+
+    /// conv2d with explicit, possibly asymmetric zero padding, as `conv(F.pad(x, (l, r, t, b)))` (diffusers'
+    /// VAE Downsample2D: pad (0, 1, 0, 1), then a stride-2 3x3 conv with padding 0).
+    ///
+    /// 1x1 stride-1 convolutions are one sgemm per image; others go through im2col in column tiles (so
+    /// the unfolded buffer stays a few MB) and sgemm, writing straight into the output.
+    public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Padding2D) -> Tensor {
+        precondition(rank == 4, "conv2d: input must be (N, C, H, W), got \(shape)")
+        precondition(weight.rank == 4, "conv2d: weight must be (O, C, kh, kw), got \(weight.shape)")
+        precondition(stride >= 1, "conv2d: stride must be >= 1")
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        let (o, wc, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
+        precondition(wc == c, "conv2d: weight \(weight.shape) expects \(wc) input channels, input has \(c)")
+        if let bias { precondition(bias.count == o, "conv2d: bias has \(bias.count) scalars for \(o) output channels") }
+        let paddedH = h + padding.top + padding.bottom, paddedW = w + padding.left + padding.right
+        precondition(paddedH >= kh && paddedW >= kw, "conv2d: kernel \(kh)x\(kw) larger than padded input \(paddedH)x\(paddedW)")
+        let oh = (paddedH - kh) / stride + 1, ow = (paddedW - kw) / stride + 1
+        let plane = oh * ow, k = c * kh * kw
+        var out = Tensor(uninitializedShape: [n, o, oh, ow]) { po in
+            guard let bias else { return }
+            bias.withPointer { pb in
+                for img in 0..<n {
+                    for ch in 0..<o { (po + (img * o + ch) * plane).update(repeating: pb[ch], count: plane) }
+                }
+            }
+        }
+        guard out.count > 0 else { return out }
+        let beta: Float = bias == nil ? 0 : 1
+        let geometry = ConvGeometry(c: c, h: h, w: w, kh: kh, kw: kw, stride: stride, padding: padding, oh: oh, ow: ow)
+        withPointer { px in
+            weight.withPointer { pw in
+                out.withMutablePointer { po in
+                    if kh == 1 && kw == 1 && stride == 1 && padding == .zero {
+                        for img in 0..<n {
+                            sgemm(m: o, n: plane, k: c, a: pw, lda: c, b: px + img * c * h * w, ldb: plane,
+                                  beta: beta, c: po + img * o * plane, ldc: plane)
+                        }
+                        return
+                    }
+                    // Column tiles of about 2M floats (8 MB) of unfolded input.
+                    let tile = Swift.max(Swift.min(plane, ConvGeometry.columnBudget / Swift.max(1, k)), Swift.min(plane, 16))
+                    let columns = UnsafeMutablePointer<Float>.allocate(capacity: k * tile)
+                    defer { columns.deallocate() }
+                    let shared = SharedPointer(columns)
+                    for img in 0..<n {
+                        let image = SharedPointer(UnsafeMutablePointer(mutating: px + img * c * h * w))
+                        var p0 = 0
+                        while p0 < plane {
+                            let count = Swift.min(tile, plane - p0)
+                            let start = p0
+                            parallelRanges(k) { rows in
+                                for row in rows {
+                                    geometry.unfoldRow(row, from: image.base, columns: start..<start + count,
+                                                       into: shared.base + row * count)
+                                }
+                            }
+                            sgemm(m: o, n: count, k: k, a: pw, lda: k, b: columns, ldb: count,
+                                  beta: beta, c: po + img * o * plane + p0, ldc: plane)
+                            p0 += count
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Zero padding of the last two dimensions of an (N, C, H, W) tensor (`F.pad(x, (l, r, t, b))`).
+    public func padded2D(_ padding: Padding2D, value: Float = 0) -> Tensor {
+        precondition(rank == 4, "padded2D: input must be (N, C, H, W), got \(shape)")
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        let ph = h + padding.top + padding.bottom, pw = w + padding.left + padding.right
+        return Tensor(uninitializedShape: [n, c, ph, pw]) { out in
+            withPointer { src0 in
+                let src = SharedPointer(UnsafeMutablePointer(mutating: src0)), dst = SharedPointer(out)
+                parallelUnits(n * c) { planeIndex in
+                    let from = src.base + planeIndex * h * w, to = dst.base + planeIndex * ph * pw
+                    to.update(repeating: value, count: padding.top * pw)
+                    for y in 0..<h {
+                        let row = to + (padding.top + y) * pw
+                        row.update(repeating: value, count: padding.left)
+                        (row + padding.left).update(from: from + y * w, count: w)
+                        (row + padding.left + w).update(repeating: value, count: padding.right)
+                    }
+                    (to + (padding.top + h) * pw).update(repeating: value, count: padding.bottom * pw)
+                }
+            }
+        }
+    }
+}
+
+/// The index arithmetic of im2col for one convolution.
+struct ConvGeometry {
+    /// Unfolded-input floats per column tile; tests lower it to exercise tiling on small inputs.
+    nonisolated(unsafe) static var columnBudget = 1 << 21
+
+    let c, h, w, kh, kw, stride: Int
+    let padding: Padding2D
+    let oh, ow: Int
+
+    /// Writes row `row` = (channel, ky, kx) of the unfolded input for output positions `columns`
+    /// (row-major over (oy, ox)): dst[j] = x[channel, oy*s - top + ky, ox*s - left + kx], 0 outside.
+    @inline(__always)
+    func unfoldRow(_ row: Int, from image: UnsafePointer<Float>, columns: Range<Int>, into dst: UnsafeMutablePointer<Float>) {
+        let channel = row / (kh * kw), ky = (row / kw) % kh, kx = row % kw
+        let plane = image + channel * h * w
+        // Valid ox range: 0 <= ox*s - left + kx < w.
+        let oxLo = Swift.max(0, ceilDiv(padding.left - kx, stride))
+        let oxHi = Swift.min(ow, ceilDiv(w + padding.left - kx, stride))   // exclusive
+        var p = columns.lowerBound
+        var d = dst
+        while p < columns.upperBound {
+            let oy = p / ow, x0 = p - oy * ow
+            let x1 = Swift.min(ow, x0 + (columns.upperBound - p))
+            let iy = oy * stride - padding.top + ky
+            if iy < 0 || iy >= h || oxLo >= oxHi {
+                d.update(repeating: 0, count: x1 - x0)
+            } else {
+                let src = plane + iy * w
+                let lo = Swift.min(Swift.max(x0, oxLo), x1), hi = Swift.max(Swift.min(x1, oxHi), lo)
+                if lo > x0 { d.update(repeating: 0, count: lo - x0) }
+                let ix0 = lo * stride - padding.left + kx
+                if stride == 1 {
+                    (d + (lo - x0)).update(from: src + ix0, count: hi - lo)
+                } else {
+                    var ix = ix0
+                    for j in (lo - x0)..<(hi - x0) { d[j] = src[ix]; ix += stride }
+                }
+                if hi < x1 { (d + (hi - x0)).update(repeating: 0, count: x1 - hi) }
+            }
+            d += x1 - x0
+            p += x1 - x0
+        }
+    }
+}
+
+/// ceil(a / b) for b > 0 and any sign of a.
+@inline(__always)
+func ceilDiv(_ a: Int, _ b: Int) -> Int {
+    a >= 0 ? (a + b - 1) / b : -((-a) / b)
+}
