@@ -23,13 +23,21 @@ final class AutoencoderKLSpeedTests: XCTestCase {
         let posterior = vae.encode(image)
         let encode = Date().timeIntervalSince(start)
         start = Date()
-        let decoded = vae.decode(z)
+        var stages: [String] = []
+        var last = start
+        let decoded = vae.decode(z) { name, _ in
+            let now = Date()
+            stages.append(String(format: "%@ %.3fs", name, now.timeIntervalSince(last)))
+            last = now
+        }
         let decode = Date().timeIntervalSince(start)
+        stages.append(String(format: "conv_norm_out + conv_out %.3fs", Date().timeIntervalSince(last)))
         let mean = ParityError(posterior.mean, try ref.tensor("mean"))
         let logvar = ParityError(posterior.logvar, try ref.tensor("logvar"))
         let dec = ParityError(decoded, try ref.tensor("decoded"))
         print(String(format: "AutoencoderKL full size, image %@: load %.2fs, encode %.3fs, decode %.3fs (latents %@)",
                      "\(image.shape)", load, encode, decode, "\(z.shape)"))
+        print("  decoder stages: " + stages.joined(separator: ", "))
         print("  mean: \(mean)\n  logvar: \(logvar)\n  decoded: \(dec)")
         XCTAssertLessThanOrEqual(mean.relative, 1e-4)
         XCTAssertLessThanOrEqual(logvar.relative, 1e-4)
