@@ -1,0 +1,31 @@
+import Tensors
+
+/// `nn.Conv2d` with its weights from a checkpoint scope (`<scope>.weight` (out, in, k, k), `<scope>.bias` (out)).
+/// The padding is symmetric (`nn.Conv2d(padding=p)`) or explicit (`F.pad` before a padding-0 conv).
+struct Conv2DLayer: Sendable {
+    let weight: Tensor
+    let bias: Tensor?
+    let stride: Int
+    let padding: Padding2D
+
+    var outChannels: Int { weight.shape[0] }
+    var inChannels: Int { weight.shape[1] }
+
+    init(_ weights: WeightLoader, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1,
+         padding: Padding2D, bias: Bool = true) throws {
+        weight = try weights.tensor("weight", shape: [outChannels, inChannels, kernel, kernel])
+        self.bias = bias ? try weights.tensor("bias", shape: [outChannels]) : nil
+        self.stride = stride
+        self.padding = padding
+    }
+
+    init(_ weights: WeightLoader, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
+         bias: Bool = true) throws {
+        try self.init(weights, inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride,
+                      padding: Padding2D(padding), bias: bias)
+    }
+
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding)
+    }
+}
