@@ -157,6 +157,31 @@ final class CLIPTextModelParityTests: XCTestCase {
         XCTAssertEqual(odd.vocabSize, 847)
     }
 
+    /// Optional, for full-size checks outside the committed fixtures: `DATAENGINE_CLIP_PARITY_DIRS` is a
+    /// colon-separated list of folders, each with `text_encoder/` and `expected.safetensors` (input_ids as
+    /// float, last_hidden_state, optional pooler_output) written with transformers.
+    func testExternalParityFolders() throws {
+        guard let list = ProcessInfo.processInfo.environment["DATAENGINE_CLIP_PARITY_DIRS"], !list.isEmpty else {
+            throw XCTSkip("set DATAENGINE_CLIP_PARITY_DIRS to run")
+        }
+        for path in list.split(separator: ":").map(String.init) {
+            let dir = URL(fileURLWithPath: path)
+            var start = Date()
+            let model = try CLIPTextModel(folder: dir.appendingPathComponent("text_encoder"))
+            let loadSeconds = Date().timeIntervalSince(start)
+            let expected = try SafeTensorsFile(url: dir.appendingPathComponent("expected.safetensors"))
+            let ids = try ParityFixtures.inputIDs(expected)
+            start = Date()
+            let out = try model.forward(ids)
+            print(String(format: "\(dir.lastPathComponent): load %.2f s, forward of %d x %d tokens %.3f s", loadSeconds, ids.count, ids[0].count,
+                         Date().timeIntervalSince(start)))
+            assertClose(out.lastHiddenState, try expected.tensor("last_hidden_state"), "\(dir.lastPathComponent) last_hidden_state")
+            if expected.contains("pooler_output") {
+                assertClose(out.pooledOutput, try expected.tensor("pooler_output"), "\(dir.lastPathComponent) pooler_output")
+            }
+        }
+    }
+
     /// Thread count does not change the result.
     func testThreadCountIndependent() throws {
         let model = try model("odd")
