@@ -200,4 +200,40 @@ final class CLIPTextModelLoadTests: XCTestCase {
         XCTAssertLessThanOrEqual(ParityError(prefixA, prefixB).maxAbs, 1e-6)
         XCTAssertGreaterThan(ParityError(a, b).maxAbs, 1e-3)
     }
+
+    /// transformers' pooling: configs with `eos_token_id == 2` (e.g. SD 1.5's text_encoder) take each row's
+    /// largest id (first if repeated); others the first eos_token_id.
+    func testPooledOutputPositions() throws {
+        let weights = try WeightLoader(url: source.appendingPathComponent("model.safetensors"))
+        var config = try CLIPTextConfig(url: source.appendingPathComponent("config.json"))
+        let ids = [[5, 894, 895, 895], [894, 3, 7, 1]]
+        func pooled(eos: Int?) throws -> (Tensor, Tensor) {
+            config.eosTokenID = eos
+            let out = try CLIPTextModel(config: config, weights: weights).forward(ids)
+            return (out.pooledOutput, out.lastHiddenState)
+        }
+        func row(_ t: Tensor, _ b: Int, _ position: Int) -> [Float] {
+            let (n, d) = (t.shape[1], t.shape[2])
+            return Array(t.scalars[(b * n + position) * d..<(b * n + position + 1) * d])
+        }
+        var (p, h) = try pooled(eos: 2)
+        XCTAssertEqual(p.shape, [2, 32])
+        XCTAssertEqual(Array(p.scalars[0..<32]), row(h, 0, 2), "argmax: first 895")
+        XCTAssertEqual(Array(p.scalars[32..<64]), row(h, 1, 0), "argmax: 894 at 0")
+        (p, h) = try pooled(eos: 894)
+        XCTAssertEqual(Array(p.scalars[0..<32]), row(h, 0, 1), "first eos")
+        XCTAssertEqual(Array(p.scalars[32..<64]), row(h, 1, 0))
+        (p, h) = try pooled(eos: 7)
+        XCTAssertEqual(Array(p.scalars[0..<32]), row(h, 0, 0), "no eos in the row: position 0, as torch's argmax of zeros")
+        XCTAssertEqual(Array(p.scalars[32..<64]), row(h, 1, 2))
+    }
+
+    /// hidden_states for CLIP skip: the last entry with final_layer_norm is last_hidden_state.
+    func testHiddenStatesAndFinalLayerNorm() throws {
+        let model = try CLIPTextModel(folder: source)
+        let out = try model.forward(ids, outputHiddenStates: true)
+        XCTAssertEqual(out.hiddenStates.count, 3)
+        XCTAssertEqual(model.finalLayerNorm(out.hiddenStates[2]), out.lastHiddenState)
+        XCTAssertTrue(try model.forward(ids).hiddenStates.isEmpty)
+    }
 }

@@ -118,7 +118,10 @@ final class CLIPTextModelParityTests: XCTestCase {
         for s in strings {
             let name = s["name"] as! String, text = s["text"] as! String
             let ids = (s["ids"] as! [NSNumber]).map(\.intValue)
-            let mine = tokenizer(text, maxLength: ids.count).ids
+            let (mine, truncated) = tokenizer(text, maxLength: ids.count)
+            if let recorded = s["truncated"] as? Bool, s["transformers4_differs"] == nil {
+                XCTAssertEqual(truncated, recorded, "\(config): truncation of `\(name)`")
+            }
             if s["transformers4_differs"] != nil {
                 if mine != ids { knownDifferences.append(name) }
                 continue
