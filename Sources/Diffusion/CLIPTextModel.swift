@@ -42,6 +42,11 @@ public struct CLIPTextModel: Sendable {
             let layerScope = root.scoped("encoder").scoped("layers")
             let layers = try (0..<config.numHiddenLayers).map { try CLIPEncoderLayer(layerScope.scoped($0), config: config) }
             let norm = try CLIPLayerNorm(root.scoped("final_layer_norm"), size: config.hiddenSize, eps: config.layerNormEps)
+            if weights.contains("text_projection.weight") {
+                throw WeightError(file: weights.source, key: "text_projection.weight",
+                                  message: "a CLIPTextModelWithProjection checkpoint (CLIPTextModel plus a projection head), not a CLIPTextModel",
+                                  hint: "this is e.g. SDXL's text_encoder_2; only Stable Diffusion 1.x/2.x text encoders (CLIPTextModel) are supported")
+            }
             try weights.checkAllUsed()
             return (embeddings, layers, norm)
         }

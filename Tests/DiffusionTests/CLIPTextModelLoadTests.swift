@@ -141,14 +141,20 @@ final class CLIPTextModelLoadTests: XCTestCase {
     }
 
     func testUnexpectedWeightIsListed() throws {
-        // e.g. CLIPTextModelWithProjection's head, or a layer more than num_hidden_layers.
         let e = try XCTUnwrap(loadError(try editedFolder(weights: {
-            $0["text_projection.weight"] = Tensor(zeros: [32, 32])
             $0["text_model.encoder.layers.2.layer_norm1.weight"] = Tensor(zeros: [32])
+            $0["text_model.encoder.layers.2.layer_norm1.bias"] = Tensor(zeros: [32])
         })))
         XCTAssertTrue(e.message.contains("2 unexpected keys"), e.message)
-        XCTAssertTrue(e.message.contains("text_projection.weight"), e.message)
         XCTAssertTrue(e.message.contains("text_model.encoder.layers.2.layer_norm1.weight"), e.message)
+        XCTAssertTrue(e.message.contains("text_model.encoder.layers.2.layer_norm1.bias"), e.message)
+        XCTAssertTrue(e.file.hasSuffix("model.safetensors"), e.file)
+    }
+
+    func testProjectionHeadIsRecognised() throws {
+        let e = try XCTUnwrap(loadError(try editedFolder(weights: { $0["text_projection.weight"] = Tensor(zeros: [32, 32]) })))
+        XCTAssertEqual(e.key, "text_projection.weight")
+        XCTAssertTrue(e.message.contains("CLIPTextModelWithProjection"), e.message)
     }
 
     func testFewerLayersInConfigThanWeightsIsAnError() throws {
