@@ -74,6 +74,16 @@ public struct CLIPTextModel: Sendable {
         try forward(ids).lastHiddenState
     }
 
+    /// What diffusers' `encode_prompt` computes without CLIP skip: each prompt tokenized with
+    /// `padding="max_length", max_length=tokenizer.model_max_length, truncation=True` (77 when the tokenizer
+    /// config has no model_max_length, at most max_position_embeddings, where diffusers would fail), then
+    /// last_hidden_state, (prompts, 77, hidden_size). Truncation is reported by the tokenizer
+    /// (`onTruncation`), as diffusers logs it.
+    public func encode(_ prompts: [String], tokenizer: CLIPTokenizer) throws -> Tensor {
+        let maxLength = min(tokenizer.modelMaxLength ?? 77, config.maxPositionEmbeddings)
+        return try self(prompts.map { tokenizer($0, maxLength: maxLength).ids })
+    }
+
     /// The full output; `outputHiddenStates` also keeps each layer's input/output (for CLIP skip:
     /// diffusers' `clip_skip` takes `hiddenStates[hiddenStates.count - 1 - skip]` and applies
     /// `finalLayerNorm(_:)`).

@@ -160,6 +160,25 @@ final class CLIPTextModelParityTests: XCTestCase {
         XCTAssertEqual(odd.vocabSize, 847)
     }
 
+    /// Prompts -> tokenizer -> text encoder for the recorded batch (its strings are named in the manifest).
+    func testEncodePromptsMatchesRecordedBatch() throws {
+        for config in ParityFixtures.configs {
+            let folder = try ModelFolder(url: ParityFixtures.folder(config))
+            let model = try CLIPTextModel(modelFolder: folder)
+            let tokenizer = try CLIPTokenizer(folder: folder.url.appendingPathComponent("tokenizer"))
+            let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.url.appendingPathComponent("expected/manifest.json"))) as! [String: Any]
+            let what = ((manifest["files"] as! [String: Any])["text.safetensors"] as! [String: Any])["input_ids"] as! [String: Any]
+            let listed = (what["what"] as! String).split(separator: "[").last!.split(separator: "]").first!
+            let names = listed.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let tokens = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.url.appendingPathComponent("expected/tokens.json"))) as! [String: Any]
+            let texts = Dictionary(uniqueKeysWithValues: (tokens["strings"] as! [[String: Any]]).map { ($0["name"] as! String, $0["text"] as! String) })
+            let prompts = try names.map { try XCTUnwrap(texts[$0], "\(config): no string \($0) in tokens.json") }
+            XCTAssertEqual(prompts.count, 4)
+            let expected = try ParityFixtures.expectedText(config)
+            assertClose(try model.encode(prompts, tokenizer: tokenizer), try expected.tensor("last_hidden_state"), "\(config) encode(prompts)")
+        }
+    }
+
     /// Optional, for full-size checks outside the committed fixtures: `DATAENGINE_CLIP_PARITY_DIRS` is a
     /// colon-separated list of folders, each with `text_encoder/` and `expected.safetensors` (input_ids as
     /// float, last_hidden_state, optional pooler_output) written with transformers.
