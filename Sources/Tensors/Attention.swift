@@ -126,12 +126,10 @@ struct AttentionCore {
             }
             sgemm(m: rows, n: dv, k: cols, a: scratch, lda: cols, b: v, ldb: vStride,
                   c: out + r0 * outStride, ldc: outStride)
-            let output = SharedPointer(out + r0 * outStride), (width, stride) = (dv, outStride)
-            parallelRanges(rows) { range in
-                for i in range {
-                    let row = output.base + i * stride, f = Vec8(repeating: scales.base[i])
-                    vmap(row, row, width) { $0 * f }
-                }
+            // rows x dv multiplications: less work than waking threads for it.
+            for i in 0..<rows {
+                let row = out + (r0 + i) * outStride, f = Vec8(repeating: rowScale[i])
+                vmap(row, row, dv) { $0 * f }
             }
             r0 += rows
         }

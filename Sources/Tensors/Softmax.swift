@@ -44,7 +44,9 @@ func exponentiateRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Fl
         i += 32
     }
     while i + 8 <= n { m0 = vmax(m0, load8(src + i)); i += 8 }
-    var m = vmax(vmax(m0, m1), vmax(m2, m3)).max()
+    let m8 = vmax(vmax(m0, m1), vmax(m2, m3))
+    let m4 = m8.lowHalf.replacing(with: m8.highHalf, where: m8.lowHalf .< m8.highHalf)
+    var m = Swift.max(Swift.max(m4[0], m4[1]), Swift.max(m4[2], m4[3]))   // (SIMD.max() is an out-of-line call)
     while i < n { m = Swift.max(m, src[i]); i += 1 }
     // exp(x - m), summed in fp32 lanes over runs of 8 vectors (64 elements), the runs in Double.
     let vm = Vec8(repeating: m)
