@@ -89,7 +89,7 @@ struct AttentionCore {
     var blockRows: Int { Swift.max(1, Swift.min(tq, AttentionCore.scoreBudget / Swift.max(1, tk))) }
 
     func withScratch(_ body: (UnsafeMutablePointer<Float>) -> Void) {
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, blockRows * tk))
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * (tk + 1))
         defer { scratch.deallocate() }
         body(scratch)
     }
@@ -104,6 +104,7 @@ struct AttentionCore {
             return
         }
         let block = blockRows
+        let rowScale = scratch + block * tk
         var r0 = 0
         while r0 < tq {
             let rows = Swift.min(block, tq - r0)
@@ -111,16 +112,25 @@ struct AttentionCore {
             let cols = causal ? Swift.min(tk, r0 + rows) : tk
             sgemm(transB: true, m: rows, n: cols, k: d, alpha: scale, a: q + r0 * qStride, lda: qStride,
                   b: k, ldb: kStride, c: scratch, ldc: cols)
-            let scores = SharedPointer(scratch)
+            // exp(s - rowmax) in place; the division by the row sum is applied to the output rows below
+            // (dv values per row rather than cols).
+            let scores = SharedPointer(scratch), scales = SharedPointer(rowScale)
             let (first, isCausal) = (r0, causal)
             parallelRanges(rows) { range in
                 for i in range {
                     let row = scores.base + i * cols
-                    softmaxRow(row, row, count: cols, valid: isCausal ? Swift.min(cols, first + i + 1) : cols)
+                    let valid = isCausal ? Swift.min(cols, first + i + 1) : cols
+                    scales.base[i] = Float(1 / exponentiateRow(row, row, valid))
+                    if valid < cols { (row + valid).update(repeating: 0, count: cols - valid) }
                 }
             }
             sgemm(m: rows, n: dv, k: cols, a: scratch, lda: cols, b: v, ldb: vStride,
                   c: out + r0 * outStride, ldc: outStride)
+            // rows x dv multiplications: less work than waking threads for it.
+            for i in 0..<rows {
+                let row = out + (r0 + i) * outStride, f = Vec8(repeating: rowScale[i])
+                vmap(row, row, dv) { $0 * f }
+            }
             r0 += rows
         }
     }

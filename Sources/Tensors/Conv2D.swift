@@ -29,8 +29,10 @@ extension Tensor {
     /// conv2d with explicit, possibly asymmetric zero padding, as `conv(F.pad(x, (l, r, t, b)))` (diffusers'
     /// VAE Downsample2D: pad (0, 1, 0, 1), then a stride-2 3x3 conv with padding 0).
     ///
-    /// 1x1 stride-1 convolutions are one sgemm per image; others go through im2col in column tiles (so
-    /// the unfolded buffer stays a few MB) and sgemm, writing straight into the output.
+    /// 1x1 stride-1 convolutions are one sgemm per image. Others go through im2col and sgemm: small
+    /// planes (deep layers) unfold several images side by side into one product, then scatter it into
+    /// (N, O, H, W); large planes are unfolded in column tiles (the buffer stays bounded) and the product
+    /// is written straight into the output.
     public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Padding2D) -> Tensor {
         precondition(rank == 4, "conv2d: input must be (N, C, H, W), got \(shape)")
         precondition(weight.rank == 4, "conv2d: weight must be (O, C, kh, kw), got \(weight.shape)")
@@ -64,8 +66,49 @@ extension Tensor {
                         }
                         return
                     }
-                    // Column tiles of about 2M floats (8 MB) of unfolded input.
-                    let tile = Swift.max(Swift.min(plane, ConvGeometry.columnBudget / Swift.max(1, k)), Swift.min(plane, 16))
+                    // Unfolded input in column tiles of at most `columnBudget` floats: whole images
+                    // batched into one product when they fit (deep layers with small planes: one pass over
+                    // the large weight instead of one per image), otherwise parts of one image.
+                    let perImage = k * plane
+                    let group = Swift.min(n, ConvGeometry.columnBudget / Swift.max(1, perImage))
+                    if group >= 2 {
+                        let columns = UnsafeMutablePointer<Float>.allocate(capacity: perImage * group)
+                        let product = UnsafeMutablePointer<Float>.allocate(capacity: o * plane * group)
+                        defer { columns.deallocate(); product.deallocate() }
+                        let (cols, prod, output) = (SharedPointer(columns), SharedPointer(product), SharedPointer(po))
+                        var first = 0
+                        while first < n {
+                            let images = Swift.min(group, n - first), width = images * plane
+                            let (img0, imageSize) = (first, c * h * w)
+                            let source = SharedPointer(UnsafeMutablePointer(mutating: px))
+                            parallelRanges(k * images) { units in
+                                for unit in units {
+                                    let (i, row) = (unit / k, unit % k)
+                                    geometry.unfoldRow(row, from: source.base + (img0 + i) * imageSize, columns: 0..<plane,
+                                                       into: cols.base + row * width + i * plane)
+                                }
+                            }
+                            sgemm(m: o, n: width, k: k, a: pw, lda: k, b: columns, ldb: width, c: product, ldc: width)
+                            // (O, images * plane) -> (images, O, plane), adding the bias already in `out`.
+                            parallelRanges(images * o) { units in
+                                for unit in units {
+                                    let (i, ch) = (unit / o, unit % o)
+                                    let to = output.base + ((img0 + i) * o + ch) * plane
+                                    let from = prod.base + ch * width + i * plane
+                                    if beta == 0 {
+                                        to.update(from: from, count: plane)
+                                    } else {
+                                        vmap2(from, to, to, plane) { $0 + $1 }
+                                    }
+                                }
+                            }
+                            first += images
+                        }
+                        return
+                    }
+                    let widest = Swift.max(Swift.min(plane, ConvGeometry.columnBudget / Swift.max(1, k)), Swift.min(plane, 16))
+                    let tiles = (plane + widest - 1) / widest
+                    let tile = (plane + tiles - 1) / tiles   // equal tiles rather than a full one and a sliver
                     let columns = UnsafeMutablePointer<Float>.allocate(capacity: k * tile)
                     defer { columns.deallocate() }
                     let shared = SharedPointer(columns)
@@ -118,8 +161,8 @@ extension Tensor {
 
 /// The index arithmetic of im2col for one convolution.
 struct ConvGeometry {
-    /// Unfolded-input floats per column tile; tests lower it to exercise tiling on small inputs.
-    nonisolated(unsafe) static var columnBudget = 1 << 21
+    /// Unfolded-input floats per column tile (32 MB); tests lower it to exercise tiling on small inputs.
+    nonisolated(unsafe) static var columnBudget = 1 << 23
 
     let c, h, w, kh, kw, stride: Int
     let padding: Padding2D

@@ -25,12 +25,12 @@ extension Tensor {
         }
     }
 
-    public static func * (lhs: Tensor, rhs: Float) -> Tensor { lhs.mapScalars { $0 * rhs } }
-    public static func * (lhs: Float, rhs: Tensor) -> Tensor { rhs.mapScalars { lhs * $0 } }
-    public static func / (lhs: Tensor, rhs: Float) -> Tensor { lhs.mapScalars { $0 / rhs } }
-    public static func + (lhs: Tensor, rhs: Float) -> Tensor { lhs.mapScalars { $0 + rhs } }
-    public static func - (lhs: Tensor, rhs: Float) -> Tensor { lhs.mapScalars { $0 - rhs } }
-    public static prefix func - (operand: Tensor) -> Tensor { operand.mapScalars { -$0 } }
+    public static func * (lhs: Tensor, rhs: Float) -> Tensor { lhs.mapVectorized { $0 * rhs } }
+    public static func * (lhs: Float, rhs: Tensor) -> Tensor { rhs.mapVectorized { lhs * $0 } }
+    public static func / (lhs: Tensor, rhs: Float) -> Tensor { lhs.mapVectorized { $0 / rhs } }
+    public static func + (lhs: Tensor, rhs: Float) -> Tensor { lhs.mapVectorized { $0 + rhs } }
+    public static func - (lhs: Tensor, rhs: Float) -> Tensor { lhs.mapVectorized { $0 - rhs } }
+    public static prefix func - (operand: Tensor) -> Tensor { operand.mapVectorized { -$0 } }
 
     /// self * factor.
     public func scaled(by factor: Float) -> Tensor { self * factor }
@@ -65,9 +65,6 @@ extension Tensor {
             }
         }
     }
-
-    @inline(__always)
-    func mapScalars(_ f: (Vec8) -> Vec8) -> Tensor { mapVectorized(f) }
 }
 
 /// out = f(a, b) with broadcasting.

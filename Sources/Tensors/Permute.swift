@@ -90,21 +90,44 @@ struct PermutePlan {
         let batchDims = (0..<r).filter { $0 != j && $0 != r - 1 }
         let bSizes = batchDims.map { sizes[$0] }, bIn = batchDims.map { strideIn[$0] }, bOut = batchDims.map { outStrides[$0] }
         let batches = bSizes.reduce(1, *)
-        let tile = 32
-        let jTiles = (nj + tile - 1) / tile
+        // 16 x 16 tiles through a small buffer: 16 input row segments of one 64-byte line each are read
+        // whole, then 16 output segments written whole, so no line is touched twice even when a stride
+        // is a power of two (which would thrash L1 sets with a direct strided loop).
+        let t = 16
+        let jTiles = (nj + t - 1) / t
         parallelUnits(batches * jTiles) { unit in
             let batch = unit / jTiles, jt = unit % jTiles
             let inBase = offset(batch, bSizes, bIn), outBase = offset(batch, bSizes, bOut)
-            let j0 = jt * tile, j1 = Swift.min(nj, j0 + tile)
-            var l0 = 0
-            while l0 < nl {
-                let l1 = Swift.min(nl, l0 + tile)
-                for jj in j0..<j1 {
-                    let o = d.base + outBase + jj * osj
-                    let i = s.base + inBase + jj
-                    for ll in l0..<l1 { o[ll] = i[ll * sl] }
+            let j0 = jt * t, jn = Swift.min(t, nj - j0)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: t * t) { buffer in
+                let buf = buffer.baseAddress!
+                var l0 = 0
+                while l0 < nl {
+                    let ln = Swift.min(t, nl - l0)
+                    for ll in 0..<ln {   // buf[ll][jj] = in[j0 + jj, l0 + ll]
+                        (buf + ll * t).update(from: s.base + inBase + (l0 + ll) * sl + j0, count: jn)
+                    }
+                    if jn == t && ln == t {
+                        // out[j0 + jj, l0 + ll] = buf[ll][jj] in 4 x 4 register transposes.
+                        for bl in stride(from: 0, to: t, by: 4) {
+                            for bj in stride(from: 0, to: t, by: 4) {
+                                let src = buf + bl * t + bj
+                                let r0 = load4(src), r1 = load4(src + t), r2 = load4(src + 2 * t), r3 = load4(src + 3 * t)
+                                let o = d.base + outBase + (j0 + bj) * osj + l0 + bl
+                                store4(SIMD4(r0[0], r1[0], r2[0], r3[0]), o)
+                                store4(SIMD4(r0[1], r1[1], r2[1], r3[1]), o + osj)
+                                store4(SIMD4(r0[2], r1[2], r2[2], r3[2]), o + 2 * osj)
+                                store4(SIMD4(r0[3], r1[3], r2[3], r3[3]), o + 3 * osj)
+                            }
+                        }
+                    } else {
+                        for jj in 0..<jn {   // out[j0 + jj, l0 + ll] = buf[ll][jj]
+                            let o = d.base + outBase + (j0 + jj) * osj + l0
+                            for ll in 0..<ln { o[ll] = buf[ll * t + jj] }
+                        }
+                    }
+                    l0 += ln
                 }
-                l0 = l1
             }
         }
     }
@@ -121,4 +144,12 @@ struct PermutePlan {
         }
         return off
     }
+}
+
+@inline(__always)
+private func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self) }
+
+@inline(__always)
+private func store4(_ v: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self)
 }

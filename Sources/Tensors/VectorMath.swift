@@ -35,6 +35,34 @@ func vexp(_ x: Vec8) -> Vec8 {
     return out
 }
 
+/// e^x for x <= 0 (softmax after subtracting the row maximum): `vexp` without the overflow handling.
+@inline(__always)
+func vexpNonPositive(_ x: Vec8) -> Vec8 {
+    // No clamping: lanes below ln(FLT_MIN) compute garbage (even NaN) that the final select replaces by 0.
+    let lo: Float = -87.336_54
+    let xc = x
+    let magic: Float = 12_582_912
+    let y = xc * 1.442_695_040_888_963_4 + magic
+    let n = unsafeBitCast(y, to: SIMD8<Int32>.self) &- 0x4B40_0000
+    let fx = y - magic
+    var r = xc - fx * 0.693_359_375
+    r = r - fx * -2.121_944_4e-4
+    let z = r * r
+    var p = Vec8(repeating: 1.987_569_15e-4)
+    p = p * r + 1.398_199_950_7e-3
+    p = p * r + 8.333_451_907_3e-3
+    p = p * r + 4.166_579_589_4e-2
+    p = p * r + 1.666_666_545_9e-1
+    p = p * r + 5.000_000_120_1e-1
+    p = p * z + r + 1
+    let scale = unsafeBitCast((n &+ 127) &<< 23, to: Vec8.self)
+    return (p * scale).replacing(with: 0, where: x .< lo)
+}
+
+/// Lane-wise maximum (the standard library's `pointwiseMax` is not inlined).
+@inline(__always)
+func vmax(_ a: Vec8, _ b: Vec8) -> Vec8 { a.replacing(with: b, where: a .< b) }
+
 /// erf(x) as x P(x^2) / Q(x^2) on [-4, 4] (clamped outside, where erf is +-1 in fp32); absolute error
 /// about 4e-7 when evaluated in fp32 (the rational approximation Eigen uses for fp32 erf).
 @inline(__always)

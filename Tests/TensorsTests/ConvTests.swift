@@ -64,6 +64,15 @@ final class ConvTests: XCTestCase {
         check(n: 2, c: 3, h: 9, w: 7, o: 4, kh: 3, kw: 3, stride: 2, padding: Padding2D(left: 0, right: 1, top: 0, bottom: 1), seed: 20)
     }
 
+    func testImagesBatchedIntoOneProduct() {
+        let saved = ConvGeometry.columnBudget
+        ConvGeometry.columnBudget = 2000   // 27 x 35 = 945 unfolded floats per image: two images per product
+        defer { ConvGeometry.columnBudget = saved }
+        check(n: 3, c: 3, h: 7, w: 5, o: 4, kh: 3, kw: 3, stride: 1, padding: Padding2D(1), seed: 21)
+        check(n: 3, c: 3, h: 7, w: 5, o: 4, kh: 3, kw: 3, stride: 1, padding: Padding2D(1), bias: false, seed: 22)
+        check(n: 2, c: 3, h: 9, w: 7, o: 4, kh: 3, kw: 3, stride: 2, padding: Padding2D(left: 0, right: 1, top: 0, bottom: 1), seed: 23)
+    }
+
     func testPadded2DPlacesZerosAroundTheImage() {
         let x = Tensor(shape: [1, 1, 2, 2], scalars: [1, 2, 3, 4])
         let p = x.padded2D(Padding2D(left: 1, right: 0, top: 0, bottom: 1))

@@ -62,6 +62,18 @@ final class MatmulTests: XCTestCase {
         assertClose(x.linear(weight: w, bias: b), expected, shape: [2, 3, 9], "bias")
     }
 
+    func testShorterBLASSpinKeepsResults() {
+        var rng = TestRandom(seed: 4)
+        let a = rng.tensor([300, 200]), b = rng.tensor([200, 250])
+        BLASThreads.set(2)
+        let before = Tensor.matmul(a, b)
+        XCTAssertTrue(BLASSpinWait.setTimeout(log2Cycles: 16), "libopenblas exports openblas_read_env and blas_thread_shutdown_")
+        XCTAssertEqual(BLASSpinWait.configuredLog2Cycles, 16)
+        XCTAssertEqual(BLASThreads.current, 2)
+        XCTAssertEqual(Tensor.matmul(a, b), before)   // worker threads restart and compute the same
+        BLASThreads.set(1)
+    }
+
     func testEmptyInnerDimensionGivesZerosOrBias() {
         let x = Tensor(zeros: [4, 0]), w = Tensor(zeros: [3, 0])
         XCTAssertEqual(x.linear(weight: w).scalars, [Float](repeating: 0, count: 12))
