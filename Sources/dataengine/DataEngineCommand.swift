@@ -49,6 +49,7 @@ struct BenchCommand: ParsableCommand {
             Example:
               dataengine bench load                 # COCO train2017-scale file: load time and peak memory
               tools/bench_load.sh                   # the same next to pycocotools, with ratios
+              dataengine bench ops                  # conv/attention kernels vs this machine's sgemm rate
             """,
-        subcommands: [BenchLoadCommand.self])
+        subcommands: [BenchLoadCommand.self, BenchOpsCommand.self])
 }

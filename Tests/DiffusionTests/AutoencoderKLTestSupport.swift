@@ -50,7 +50,7 @@ enum VAEParityFixtures {
 
 /// How far `got` is from `expected`: the largest absolute difference, and that divided by the largest
 /// |expected| (the output's scale).
-struct ParityError: CustomStringConvertible {
+struct VAEParityError: CustomStringConvertible {
     var maxAbs: Float
     var scale: Float
     var relative: Float { maxAbs / Swift.max(scale, 1e-12) }
