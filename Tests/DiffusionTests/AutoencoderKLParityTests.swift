@@ -12,7 +12,7 @@ final class AutoencoderKLParityTests: XCTestCase {
                        file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(got.shape, expected.shape, "\(config) \(name): shape", file: file, line: line)
         guard got.shape == expected.shape else { return }
-        let e = VAEParityError(got, expected)
+        let e = ParityError(got, expected)
         report.append("\(name): \(e)")
         XCTAssertLessThanOrEqual(e.relative, Self.tolerance, "\(config) \(name): \(e)", file: file, line: line)
     }

@@ -32,9 +32,9 @@ final class AutoencoderKLSpeedTests: XCTestCase {
         }
         let decode = Date().timeIntervalSince(start)
         stages.append(String(format: "conv_norm_out + conv_out %.3fs", Date().timeIntervalSince(last)))
-        let mean = VAEParityError(posterior.mean, try ref.tensor("mean"))
-        let logvar = VAEParityError(posterior.logvar, try ref.tensor("logvar"))
-        let dec = VAEParityError(decoded, try ref.tensor("decoded"))
+        let mean = ParityError(posterior.mean, try ref.tensor("mean"))
+        let logvar = ParityError(posterior.logvar, try ref.tensor("logvar"))
+        let dec = ParityError(decoded, try ref.tensor("decoded"))
         print(String(format: "AutoencoderKL full size, image %@: load %.2fs, encode %.3fs, decode %.3fs (latents %@)",
                      "\(image.shape)", load, encode, decode, "\(z.shape)"))
         print("  decoder stages: " + stages.joined(separator: ", "))

@@ -3,20 +3,11 @@ import XCTest
 import Tensors
 @testable import Diffusion
 
-/// The parity fixtures of Tests/DiffusionTests/Fixtures/parity/<config>/ (tools/make_fixtures.py): a diffusers
-/// folder with `vae/` and `expected/vae.safetensors` (diffusers' float32 outputs for it).
+/// The VAE side of the parity fixtures: `expected/vae.safetensors` and edited copies of a `vae/` folder.
 enum VAEParityFixtures {
-    static let configs = ["sd1-like", "sd2-like", "odd"]
+    static let configs = ParityFixtures.configs
 
-    static var directory: URL {
-        if let resources = Bundle.module.resourceURL?.appendingPathComponent("Fixtures/parity"),
-           FileManager.default.fileExists(atPath: resources.path) {
-            return resources
-        }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/parity")
-    }
-
-    static func folder(_ config: String) -> URL { directory.appendingPathComponent(config) }
+    static func folder(_ config: String) -> URL { ParityFixtures.folder(config) }
 
     static func expected(_ config: String) throws -> SafeTensorsFile {
         try SafeTensorsFile(url: folder(config).appendingPathComponent("expected/vae.safetensors"))
@@ -45,30 +36,6 @@ enum VAEParityFixtures {
         edit(&tensors)
         try SafeTensorsWriter.write(tensors, to: dir.appendingPathComponent("diffusion_pytorch_model.safetensors"))
         return dir
-    }
-}
-
-/// How far `got` is from `expected`: the largest absolute difference, and that divided by the largest
-/// |expected| (the output's scale).
-struct VAEParityError: CustomStringConvertible {
-    var maxAbs: Float
-    var scale: Float
-    var relative: Float { maxAbs / Swift.max(scale, 1e-12) }
-
-    init(_ got: Tensor, _ expected: Tensor) {
-        precondition(got.shape == expected.shape, "shape \(got.shape) vs expected \(expected.shape)")
-        var m: Float = 0, s: Float = 0
-        for i in 0..<got.count {
-            let d = abs(got.scalars[i] - expected.scalars[i])
-            m = d.isNaN ? .infinity : Swift.max(m, d)
-            s = Swift.max(s, abs(expected.scalars[i]))
-        }
-        maxAbs = m
-        scale = s
-    }
-
-    var description: String {
-        String(format: "max abs %.3g, relative %.3g (scale %.3g)", Double(maxAbs), Double(relative), Double(scale))
     }
 }
 

@@ -3,52 +3,6 @@ import XCTest
 import Tensors
 @testable import Diffusion
 
-/// The parity fixtures (Tests/DiffusionTests/Fixtures/parity/<config>, made by tools/make_fixtures.py with
-/// transformers 5.23): a diffusers-layout folder per config with `expected/text.safetensors` (ids,
-/// last_hidden_state, pooler_output, row 0's intermediate outputs) and `expected/tokens.json`.
-enum ParityFixtures {
-    static let configs = ["sd1-like", "sd2-like", "odd"]
-
-    static var directory: URL {
-        if let resources = Bundle.module.resourceURL?.appendingPathComponent("Fixtures/parity"),
-           FileManager.default.fileExists(atPath: resources.path) {
-            return resources
-        }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/parity")
-    }
-
-    static func folder(_ config: String) -> URL { directory.appendingPathComponent(config) }
-
-    static func expectedText(_ config: String) throws -> SafeTensorsFile {
-        try SafeTensorsFile(url: folder(config).appendingPathComponent("expected/text.safetensors"))
-    }
-
-    /// The recorded input ids (stored as float) as rows of Int.
-    static func inputIDs(_ file: SafeTensorsFile) throws -> [[Int]] {
-        let t = try file.tensor("input_ids")
-        let (rows, cols) = (t.shape[0], t.shape[1])
-        return (0..<rows).map { r in (0..<cols).map { Int(t.scalars[r * cols + $0]) } }
-    }
-}
-
-/// Max abs difference and that divided by the reference's max abs.
-struct ParityError: CustomStringConvertible {
-    var maxAbs: Float
-    var scale: Float
-    var relative: Float { scale > 0 ? maxAbs / scale : maxAbs }
-    var description: String { String(format: "max abs %.3g, scale %.3g, relative %.3g", maxAbs, scale, relative) }
-
-    init(_ actual: Tensor, _ expected: Tensor) {
-        precondition(actual.shape == expected.shape, "shapes \(actual.shape) vs \(expected.shape)")
-        var m: Float = 0, s: Float = 0
-        for i in 0..<actual.count {
-            m = max(m, abs(actual.scalars[i] - expected.scalars[i]))
-            s = max(s, abs(expected.scalars[i]))
-        }
-        (maxAbs, scale) = (m, s)
-    }
-}
-
 final class CLIPTextModelParityTests: XCTestCase {
     static let tolerance: Float = 1e-4
 
