@@ -58,6 +58,11 @@ public struct ComponentConfig: Sendable, Equatable {
         return value
     }
 
+    /// `intOrInts`, or `count` copies of `value` when the field is absent or `null`.
+    public func intOrInts(_ field: String, count: Int, default value: Int) throws -> [Int] {
+        contains(field) ? try intOrInts(field, count: count) : [Int](repeating: value, count: count)
+    }
+
     // MARK: - Optional fields
 
     public func int(_ field: String, default value: Int) throws -> Int { try optional(field, "an integer") { $0.intValue } ?? value }

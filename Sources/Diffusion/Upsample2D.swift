@@ -10,5 +10,9 @@ struct Upsample2D: Sendable {
                                kernel: 3, padding: 1)
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor { conv(x.upsampledNearest2x()) }
+    /// Upsampled by 2, or to `size` (height, width) when the UNet forwards the skip connection's size.
+    func callAsFunction(_ x: Tensor, size: (height: Int, width: Int)? = nil) -> Tensor {
+        guard let size else { return conv(x.upsampledNearest2x()) }
+        return conv(x.upsampledNearest(height: size.height, width: size.width))
+    }
 }

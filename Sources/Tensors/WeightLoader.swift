@@ -62,6 +62,13 @@ public struct WeightLoader: Sendable {
         try self.init(files: index.shardFileNames.map { files[$0]! }, source: index.url.path)
     }
 
+    /// A loader without files that makes up every tensor asked for with `tensor(_:shape:)`: for benchmarks
+    /// that build a model of a given architecture without a checkpoint. Deterministic in `seed` and the key:
+    /// matrices and kernels uniform in +-sqrt(3 / fan_in) (unit-variance outputs), 1-D `weight`s 1, biases 0.
+    public static func synthetic(seed: UInt64 = 0) -> WeightLoader {
+        WeightLoader(store: try! Store(files: [], source: "synthetic weights (seed \(seed))", syntheticSeed: seed), prefix: "")
+    }
+
     private init(store: Store, prefix: String) {
         self.store = store
         self.prefix = prefix
@@ -106,6 +113,7 @@ public struct WeightLoader: Sendable {
     /// The tensor `name`, which must have exactly `shape`.
     public func tensor(_ name: String, shape: [Int]) throws -> Tensor {
         let full = key(name)
+        if let seed = store.syntheticSeed { return Self.syntheticTensor(key: full, shape: shape, seed: seed) }
         guard let i = store.location[full] else { throw store.missing(full) }
         let found = store.files[i].info(full)!.shape
         guard found == shape else {
@@ -176,6 +184,24 @@ public struct WeightLoader: Sendable {
                               + "or the weights belong to another component or architecture")
     }
 
+    private static func syntheticTensor(key: String, shape: [Int], seed: UInt64) -> Tensor {
+        let count = shape.reduce(1, *)
+        if shape.count == 1 { return Tensor(repeating: key.hasSuffix("weight") ? 1 : 0, shape: shape) }
+        let fanIn = Swift.max(1, count / Swift.max(1, shape[0]))
+        let bound = Float((3.0 / Double(fanIn)).squareRoot())
+        var state = seed ^ key.utf8.reduce(UInt64(0xcbf29ce484222325)) { ($0 ^ UInt64($1)) &* 0x100000001b3 }
+        var scalars = [Float](repeating: 0, count: count)
+        for i in 0..<count {
+            state &+= 0x9E3779B97F4A7C15   // SplitMix64
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
+            z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+            z ^= z >> 31
+            scalars[i] = (Float(z >> 40) / Float(1 << 24) * 2 - 1) * bound
+        }
+        return Tensor(shape: shape, scalars: scalars)
+    }
+
     // MARK: - Shared state
 
     private final class Store: @unchecked Sendable {
@@ -185,10 +211,13 @@ public struct WeightLoader: Sendable {
         let location: [String: Int]
         /// All keys, sorted (immutable).
         let sortedKeys: [String]
+        /// Set for `synthetic(seed:)` loaders.
+        let syntheticSeed: UInt64?
         private let lock = NSLock()
         private var used: Set<String> = []
 
-        init(files: [SafeTensorsFile], source: String) throws {
+        init(files: [SafeTensorsFile], source: String, syntheticSeed: UInt64? = nil) throws {
+            self.syntheticSeed = syntheticSeed
             var location: [String: Int] = [:]
             for (i, file) in files.enumerated() {
                 for name in file.names {
