@@ -1,0 +1,48 @@
+import Tensors
+
+/// What a denoising loop needs from a scheduler, whichever it is (diffusers' `SchedulerMixin` surface used by the
+/// Stable Diffusion pipelines). Schedulers are values: copy one to run the same schedule twice.
+///
+/// A txt2img loop: `setTimesteps(n)`, start from `noise * initNoiseSigma`, then for each `t` in `timesteps`:
+/// `sample = step(modelOutput: unet(scaleModelInput(sample, timestep: t), t), timestep: t, sample: sample,
+/// noise: nil)`. An img2img loop cuts the schedule with `Img2ImgTimesteps.prepare(_:steps:strength:)` (which also sets
+/// the begin index) and starts from `addNoise(original:noise:timestep:)` at its first timestep.
+public protocol DiffusionScheduler: Sendable {
+    /// The settings it was made with.
+    var config: SchedulerConfig { get }
+    /// The inference timesteps, from noisiest to cleanest (after `setTimesteps`; before, all training timesteps).
+    var timesteps: [Int] { get }
+    /// Model evaluations per timestep (diffusers' `order` class attribute; 1 for DDIM and DPM-Solver multistep).
+    var order: Int { get }
+    /// The standard deviation of the initial noise of txt2img (1 for both).
+    var initNoiseSigma: Float { get }
+
+    /// diffusers' `set_timesteps(count)`: picks the inference timesteps and resets the state of a previous run
+    /// (including the begin index). `count` must be in 1...config.numTrainTimesteps.
+    mutating func setTimesteps(_ count: Int)
+    /// diffusers' `set_begin_index(index)`: the run starts at `timesteps[index]` (img2img). Call it after
+    /// `setTimesteps`. DDIM keeps it but does not need it (diffusers' DDIMScheduler has none).
+    mutating func setBeginIndex(_ index: Int)
+    /// One denoising step from `sample` at `timestep` given the model's output; returns the previous (less noisy)
+    /// sample. `noise` is the variance noise of DDIM with eta > 0 (required there, a precondition) and ignored
+    /// otherwise. Multistep schedulers keep state between calls: call it once per timestep, in order.
+    mutating func step(modelOutput: Tensor, timestep: Int, sample: Tensor, noise: Tensor?) -> Tensor
+    /// The forward process: `original` noised to the level of `timestep` with `noise` (img2img's start).
+    func addNoise(original: Tensor, noise: Tensor, timestep: Int) -> Tensor
+    /// The model input for `sample` at `timestep` (identity for DDIM and DPM-Solver; Euler-type schedulers scale).
+    func scaleModelInput(_ sample: Tensor, timestep: Int) -> Tensor
+}
+
+extension DiffusionScheduler {
+    public func scaleModelInput(_ sample: Tensor, timestep: Int) -> Tensor { sample }
+}
+
+extension SchedulerConfig {
+    /// A scheduler of this config's class, ready for `setTimesteps`.
+    public func makeScheduler() -> any DiffusionScheduler {
+        switch scheduler {
+        case .ddim: return DDIMScheduler(config: self)
+        case .dpmSolverMultistep: return DPMSolverMultistepScheduler(config: self)
+        }
+    }
+}
