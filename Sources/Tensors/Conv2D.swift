@@ -29,11 +29,50 @@ extension Tensor {
     /// conv2d with explicit, possibly asymmetric zero padding, as `conv(F.pad(x, (l, r, t, b)))` (diffusers'
     /// VAE Downsample2D: pad (0, 1, 0, 1), then a stride-2 3x3 conv with padding 0).
     ///
-    /// 1x1 stride-1 convolutions are one sgemm per image. Others go through im2col and sgemm: small
-    /// planes (deep layers) unfold several images side by side into one product, then scatter it into
-    /// (N, O, H, W); large planes are unfolded in column tiles (the buffer stays bounded) and the product
-    /// is written straight into the output.
-    public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Padding2D) -> Tensor {
+    /// The algorithm is `Tensor.conv2dAlgorithm`'s choice: 3x3 stride-1 convolutions go through Winograd
+    /// where the shape makes it pay (`winograd`, if given, is `weight` already transformed and is used
+    /// when its variant is the one chosen; otherwise the weight is transformed for this call);
+    /// `DATAENGINE_CONV=im2col` or `=winograd` overrides the choice.
+    public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Padding2D,
+                       winograd: WinogradFilter? = nil) -> Tensor {
+        precondition(rank == 4, "conv2d: input must be (N, C, H, W), got \(shape)")
+        precondition(weight.rank == 4, "conv2d: weight must be (O, C, kh, kw), got \(weight.shape)")
+        if let winograd {
+            precondition(winograd.outputChannels == weight.shape[0] && winograd.inputChannels == weight.shape[1],
+                         "conv2d: Winograd filter for \(winograd.outputChannels)x\(winograd.inputChannels) channels, weight \(weight.shape)")
+        }
+        let algorithm = Tensor.conv2dAlgorithm(input: shape, weight: weight.shape, stride: stride, padding: padding,
+                                               pretransformed: winograd?.variant)
+        if let winograd, algorithm == .winograd(winograd.variant), weight.shape[1] == shape[1] {
+            return conv2d(winograd: winograd, bias: bias, padding: padding)
+        }
+        return conv2d(weight: weight, bias: bias, stride: stride, padding: padding, using: algorithm)
+    }
+
+    /// conv2d by the given algorithm (benchmarks and tests; `conv2d(weight:bias:stride:padding:)` chooses
+    /// one itself). `.pointwise` needs a 1x1 stride-1 unpadded weight, `.winograd` a 3x3 stride-1 one.
+    public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Padding2D,
+                       using algorithm: Conv2DAlgorithm) -> Tensor {
+        switch algorithm {
+        case .winograd(let variant):
+            precondition(stride == 1, "conv2d: Winograd needs stride 1")
+            if let bias { precondition(bias.count == weight.shape[0], "conv2d: bias has \(bias.count) scalars for \(weight.shape[0]) output channels") }
+            return conv2dWinograd(weight: weight, bias: bias, padding: padding, variant: variant)
+        case .pointwise:
+            precondition(weight.rank == 4 && weight.shape[2] == 1 && weight.shape[3] == 1 && stride == 1 && padding == .zero,
+                         "conv2d: pointwise needs a 1x1 stride-1 unpadded convolution")
+            return conv2dIm2col(weight: weight, bias: bias, stride: stride, padding: padding)
+        case .im2col:
+            return conv2dIm2col(weight: weight, bias: bias, stride: stride, padding: padding, allowPointwise: false)
+        }
+    }
+
+    /// conv2d without Winograd. 1x1 stride-1 convolutions are one sgemm per image. Others go through
+    /// im2col and sgemm: small planes (deep layers) unfold several images side by side into one product,
+    /// then scatter it into (N, O, H, W); large planes are unfolded in column tiles (the buffer stays
+    /// bounded) and the product is written straight into the output.
+    func conv2dIm2col(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Padding2D,
+                      allowPointwise: Bool = true) -> Tensor {
         precondition(rank == 4, "conv2d: input must be (N, C, H, W), got \(shape)")
         precondition(weight.rank == 4, "conv2d: weight must be (O, C, kh, kw), got \(weight.shape)")
         precondition(stride >= 1, "conv2d: stride must be >= 1")
@@ -59,7 +98,7 @@ extension Tensor {
         withPointer { px in
             weight.withPointer { pw in
                 out.withMutablePointer { po in
-                    if kh == 1 && kw == 1 && stride == 1 && padding == .zero {
+                    if allowPointwise && kh == 1 && kw == 1 && stride == 1 && padding == .zero {
                         for img in 0..<n {
                             sgemm(m: o, n: plane, k: c, a: pw, lda: c, b: px + img * c * h * w, ldb: plane,
                                   beta: beta, c: po + img * o * plane, ldc: plane)

@@ -15,7 +15,11 @@ struct BenchOpsCommand: ParsableCommand {
             resolution, a 1x1 convolution, self-attention over 4096 tokens (5 heads of 64), cross-attention \
             to 77 text tokens, group norm, and a few elementwise operations. Each is timed as its best run \
             (3 to 7 runs) after a warm-up. GFLOP/s counts 2*M*N*K for the matrix-product work (convolutions \
-            as their im2col product, attention as QK^T plus PV); "of sgemm" is that rate over the sgemm rate. \
+            as their direct/im2col product 2*O*C*9*H*W*N, attention as QK^T plus PV); "of sgemm" is that \
+            rate over the sgemm rate, so Winograd convolutions, which multiply less, can pass 100 %. Each 3x3 \
+            convolution is timed as conv2d chooses it (named in brackets), then with im2col, Winograd F(2,3) \
+            and F(4,3) forced, Winograd also with the weight transformed beforehand (a WinogradFilter, as a \
+            layer caching it runs); --latent 32 times the planes of 256x256 images instead. \
             Memory-bound operations report GB/s (bytes read + written) instead. The load average printed \
             with the table tells how much else was running. OpenBLAS's idle threads are made to stop \
             spinning after 2^16 cycles (BLASSpinWait), since their default tenth of a second of spinning \
@@ -23,11 +27,21 @@ struct BenchOpsCommand: ParsableCommand {
 
             Example:
               dataengine bench ops --threads 2
+              dataengine bench ops --conv-only --latent 32
               dataengine bench ops --json > ops.json
             """)
 
     @Option(help: "Threads for OpenBLAS and for the tensor operations (default: the number of cores).")
     var threads: Int?
+
+    @Option(help: "Latent side for the 3x3 convolution rows: 64 (512x512 images) or 32 (256x256); their planes are latent, latent/2, latent/4 and latent/8.")
+    var latent = 64
+
+    @Flag(help: "Only the 3x3 convolution rows (and sgemm).")
+    var convOnly = false
+
+    @Flag(help: "Only the algorithm conv2d chooses for each 3x3 convolution, not each one forced.")
+    var chosenOnly = false
 
     @Flag(help: "Print the results as JSON instead of a table.")
     var json = false
@@ -56,6 +70,7 @@ struct BenchOpsCommand: ParsableCommand {
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if latent < 8 { throw ValidationError("--latent must be at least 8") }
     }
 
     func run() throws {
@@ -85,65 +100,86 @@ struct BenchOpsCommand: ParsableCommand {
         }
 
         let batch = 2
-        // 3x3 convolutions (padding 1) at each UNet resolution, and a 1x1.
-        for (channels, side) in [(320, 64), (640, 32), (1280, 16), (1280, 8)] {
-            let x = rng.tensor([batch, channels, side, side]), w = rng.tensor([channels, channels, 3, 3], scale: 0.02)
+        // 3x3 convolutions (padding 1) at each UNet resolution: what conv2d chooses ("conv3x3"), then each
+        // algorithm forced, Winograd also with the weight transformed beforehand (as a layer caching a
+        // WinogradFilter runs it). FLOPs are the direct convolution's, so Winograd can pass 100 %.
+        let side0 = latent
+        for (inChannels, channels, side) in [(320, 320, side0), (640, 640, side0 / 2), (1280, 1280, side0 / 4),
+                                             (2560, 1280, side0 / 4), (1280, 1280, side0 / 8)] where side >= 1 {
+            let x = rng.tensor([batch, inChannels, side, side]), w = rng.tensor([channels, inChannels, 3, 3], scale: 0.02)
             let bias = rng.tensor([channels])
-            let flops = 2.0 * Double(batch * channels * side * side) * Double(channels * 9)
-            flopRow("conv3x3", "\(channels)->\(channels) @\(side)x\(side)", flops: flops) {
+            let flops = 2.0 * Double(batch * channels * side * side) * Double(inChannels * 9)
+            let shape = "\(inChannels)->\(channels) @\(side)x\(side)"
+            let chosen = Tensor.conv2dAlgorithm(input: x.shape, weight: w.shape, stride: 1, padding: Padding2D(1))
+            flopRow("conv3x3 (\(Self.describe(chosen)))", shape, flops: flops) {
                 _ = x.conv2d(weight: w, bias: bias, padding: 1)
             }
-        }
-        do {
-            let x = rng.tensor([batch, 320, 64, 64]), w = rng.tensor([320, 320, 1, 1], scale: 0.05), bias = rng.tensor([320])
-            flopRow("conv1x1", "320->320 @64x64", flops: 2.0 * Double(batch * 320 * 4096) * 320) {
-                _ = x.conv2d(weight: w, bias: bias)
+            guard !chosenOnly else { continue }
+            flopRow("  im2col", shape, flops: flops) {
+                _ = x.conv2d(weight: w, bias: bias, padding: Padding2D(1), using: .im2col)
             }
-            // VAE-style downsampling conv: pad (0, 1, 0, 1), 3x3 stride 2.
-            let pad = Padding2D(left: 0, right: 1, top: 0, bottom: 1), w3 = rng.tensor([320, 320, 3, 3], scale: 0.02)
-            flopRow("conv3x3 s2", "320->320 @64x64->32x32", flops: 2.0 * Double(batch * 320 * 32 * 32) * Double(320 * 9)) {
-                _ = x.conv2d(weight: w3, bias: bias, stride: 2, padding: pad)
+            for variant in WinogradVariant.allCases {
+                flopRow("  winograd \(Self.describe(.winograd(variant)))", shape, flops: flops) {
+                    _ = x.conv2d(weight: w, bias: bias, padding: Padding2D(1), using: .winograd(variant))
+                }
+                let filter = WinogradFilter(weight: w, variant: variant)
+                flopRow("  winograd \(Self.describe(.winograd(variant))), weight pre-transformed", shape, flops: flops) {
+                    _ = x.conv2d(winograd: filter, bias: bias, padding: Padding2D(1))
+                }
             }
         }
+        if !convOnly {
+            do {
+                let x = rng.tensor([batch, 320, 64, 64]), w = rng.tensor([320, 320, 1, 1], scale: 0.05), bias = rng.tensor([320])
+                flopRow("conv1x1", "320->320 @64x64", flops: 2.0 * Double(batch * 320 * 4096) * 320) {
+                    _ = x.conv2d(weight: w, bias: bias)
+                }
+                // VAE-style downsampling conv: pad (0, 1, 0, 1), 3x3 stride 2.
+                let pad = Padding2D(left: 0, right: 1, top: 0, bottom: 1), w3 = rng.tensor([320, 320, 3, 3], scale: 0.02)
+                flopRow("conv3x3 s2", "320->320 @64x64->32x32", flops: 2.0 * Double(batch * 320 * 32 * 32) * Double(320 * 9)) {
+                    _ = x.conv2d(weight: w3, bias: bias, stride: 2, padding: pad)
+                }
+            }
 
-        // Attention at the 64x64 level: 4096 tokens, 5 heads of 64 (SD2-base), token-major layout.
-        let heads = 5, headDim = 64, tokens = 4096, width = heads * headDim
-        let q = rng.tensor([batch, tokens, width]), k = rng.tensor([batch, tokens, width]), v = rng.tensor([batch, tokens, width])
-        let selfFlops = 2.0 * 2.0 * Double(batch * heads) * Double(tokens) * Double(tokens) * Double(headDim)
-        flopRow("self-attention", "\(tokens)x\(tokens), \(heads)x\(headDim)", flops: selfFlops) {
-            _ = Tensor.multiHeadAttention(query: q, key: k, value: v, heads: heads)
-        }
-        let textTokens = 77
-        let kText = rng.tensor([batch, textTokens, width]), vText = rng.tensor([batch, textTokens, width])
-        let crossFlops = 2.0 * 2.0 * Double(batch * heads) * Double(tokens) * Double(textTokens) * Double(headDim)
-        flopRow("cross-attention", "\(tokens)x\(textTokens), \(heads)x\(headDim)", flops: crossFlops) {
-            _ = Tensor.multiHeadAttention(query: q, key: kText, value: vText, heads: heads)
-        }
-        do {
-            let x = rng.tensor([batch, tokens, 320]), w = rng.tensor([320, 320], scale: 0.05), bias = rng.tensor([320])
-            flopRow("linear", "\(batch * tokens)x320 -> 320", flops: 2.0 * Double(batch * tokens) * 320 * 320) {
-                _ = x.linear(weight: w, bias: bias)
+            // Attention at the 64x64 level: 4096 tokens, 5 heads of 64 (SD2-base), token-major layout.
+            let heads = 5, headDim = 64, tokens = 4096, width = heads * headDim
+            let q = rng.tensor([batch, tokens, width]), k = rng.tensor([batch, tokens, width]), v = rng.tensor([batch, tokens, width])
+            let selfFlops = 2.0 * 2.0 * Double(batch * heads) * Double(tokens) * Double(tokens) * Double(headDim)
+            flopRow("self-attention", "\(tokens)x\(tokens), \(heads)x\(headDim)", flops: selfFlops) {
+                _ = Tensor.multiHeadAttention(query: q, key: k, value: v, heads: heads)
             }
-        }
+            let textTokens = 77
+            let kText = rng.tensor([batch, textTokens, width]), vText = rng.tensor([batch, textTokens, width])
+            let crossFlops = 2.0 * 2.0 * Double(batch * heads) * Double(tokens) * Double(textTokens) * Double(headDim)
+            flopRow("cross-attention", "\(tokens)x\(textTokens), \(heads)x\(headDim)", flops: crossFlops) {
+                _ = Tensor.multiHeadAttention(query: q, key: kText, value: vText, heads: heads)
+            }
+            do {
+                let x = rng.tensor([batch, tokens, 320]), w = rng.tensor([320, 320], scale: 0.05), bias = rng.tensor([320])
+                flopRow("linear", "\(batch * tokens)x320 -> 320", flops: 2.0 * Double(batch * tokens) * 320 * 320) {
+                    _ = x.linear(weight: w, bias: bias)
+                }
+            }
 
-        // Memory-bound operations at 320 channels, 64x64.
-        let fmap = rng.tensor([batch, 320, 64, 64]), gamma = rng.tensor([320]), beta = rng.tensor([320])
-        let mapBytes = Double(fmap.count * 4)
-        byteRow("group norm", "32 groups, 320 @64x64", bytes: 3 * mapBytes) {
-            _ = fmap.groupNorm(groups: 32, weight: gamma, bias: beta, eps: 1e-5)
+            // Memory-bound operations at 320 channels, 64x64.
+            let fmap = rng.tensor([batch, 320, 64, 64]), gamma = rng.tensor([320]), beta = rng.tensor([320])
+            let mapBytes = Double(fmap.count * 4)
+            byteRow("group norm", "32 groups, 320 @64x64", bytes: 3 * mapBytes) {
+                _ = fmap.groupNorm(groups: 32, weight: gamma, bias: beta, eps: 1e-5)
+            }
+            byteRow("group norm + SiLU", "32 groups, 320 @64x64", bytes: 3 * mapBytes) {
+                _ = fmap.groupNorm(groups: 32, weight: gamma, bias: beta, eps: 1e-5, fusedSiLU: true)
+            }
+            byteRow("SiLU", "320 @64x64", bytes: 2 * mapBytes) { _ = fmap.silu() }
+            byteRow("add", "320 @64x64", bytes: 3 * mapBytes) { _ = fmap + fmap }
+            let tokenMap = fmap.nchwToTokens()
+            byteRow("layer norm", "\(batch * tokens) x 320", bytes: 3 * mapBytes) { _ = tokenMap.layerNorm(weight: gamma, bias: beta) }
+            byteRow("NCHW -> tokens", "320 @64x64", bytes: 2 * mapBytes) { _ = fmap.nchwToTokens() }
+            let projected = rng.tensor([batch, tokens, 2560])
+            byteRow("GEGLU", "\(batch * tokens) x 2560 -> 1280", bytes: Double(projected.count * 4) * 1.5) { _ = projected.geglu() }
+            let small = rng.tensor([batch, 1280, 16, 16])
+            byteRow("upsample 2x", "1280 @16x16", bytes: Double(small.count * 4) * 5) { _ = small.upsampledNearest2x() }
         }
-        byteRow("group norm + SiLU", "32 groups, 320 @64x64", bytes: 3 * mapBytes) {
-            _ = fmap.groupNorm(groups: 32, weight: gamma, bias: beta, eps: 1e-5, fusedSiLU: true)
-        }
-        byteRow("SiLU", "320 @64x64", bytes: 2 * mapBytes) { _ = fmap.silu() }
-        byteRow("add", "320 @64x64", bytes: 3 * mapBytes) { _ = fmap + fmap }
-        let tokenMap = fmap.nchwToTokens()
-        byteRow("layer norm", "\(batch * tokens) x 320", bytes: 3 * mapBytes) { _ = tokenMap.layerNorm(weight: gamma, bias: beta) }
-        byteRow("NCHW -> tokens", "320 @64x64", bytes: 2 * mapBytes) { _ = fmap.nchwToTokens() }
-        let projected = rng.tensor([batch, tokens, 2560])
-        byteRow("GEGLU", "\(batch * tokens) x 2560 -> 1280", bytes: Double(projected.count * 4) * 1.5) { _ = projected.geglu() }
-        let small = rng.tensor([batch, 1280, 16, 16])
-        byteRow("upsample 2x", "1280 @16x16", bytes: Double(small.count * 4) * 5) { _ = small.upsampledNearest2x() }
 
         sgemmSeconds = min(sgemmSeconds, Self.best { _ = Tensor.matmul(a, b) })
         let measuredPeak = sgemmFlops / sgemmSeconds / 1e9
@@ -175,6 +211,15 @@ struct BenchOpsCommand: ParsableCommand {
             runs += 1
         }
         return best
+    }
+
+    static func describe(_ algorithm: Conv2DAlgorithm) -> String {
+        switch algorithm {
+        case .pointwise: "1x1 sgemm"
+        case .im2col: "im2col"
+        case .winograd(.f2x3): "F(2,3)"
+        case .winograd(.f4x3): "F(4,3)"
+        }
     }
 
     static func loadAverage() -> Double? {

@@ -35,6 +35,9 @@ final class DeterminismTests: XCTestCase {
         assertSameBytes("softmax") { rows.softmax() }
         assertSameBytes("geglu") { rows.narrowed(dim: 1, start: 0, length: 36).geglu() }
         assertSameBytes("conv 3x3") { fmap.conv2d(weight: w3, bias: b3, padding: 1) }
+        for variant in WinogradVariant.allCases {
+            assertSameBytes("conv 3x3 \(variant)") { fmap.conv2d(weight: w3, bias: b3, padding: Padding2D(1), using: .winograd(variant)) }
+        }
         assertSameBytes("conv stride 2") { fmap.conv2d(weight: w3, stride: 2, padding: Padding2D(left: 0, right: 1, top: 0, bottom: 1)) }
         assertSameBytes("pad") { fmap.padded2D(Padding2D(1)) }
         assertSameBytes("upsample") { fmap.upsampledNearest2x() }
