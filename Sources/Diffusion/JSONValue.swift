@@ -22,11 +22,17 @@ public enum JSONValue: Sendable, Equatable, Decodable, CustomStringConvertible {
         self = .object(try c.decode([String: JSONValue].self))
     }
 
-    /// Parses JSON text; the error is `ModelLoadError` naming `file`.
+    /// Parses JSON text; the error is `ModelLoadError` naming `file`. diffusers writes configs with Python's
+    /// `json`, which spells infinities `-Infinity` (every DPMSolverMultistepScheduler config it saves holds
+    /// `"lambda_min_clipped": -Infinity`); when the strict parse fails the text is parsed again as JSON5, which
+    /// has `Infinity` and `NaN`, and the strict parse's error is reported if that fails too.
     public static func parse(_ data: Data, file: String) throws -> JSONValue {
         do {
             return try JSONDecoder().decode(JSONValue.self, from: data)
         } catch {
+            let lenient = JSONDecoder()
+            lenient.allowsJSON5 = true
+            if let value = try? lenient.decode(JSONValue.self, from: data) { return value }
             var reason = "\(error)"
             if case DecodingError.dataCorrupted(let context) = error {
                 reason = context.debugDescription
