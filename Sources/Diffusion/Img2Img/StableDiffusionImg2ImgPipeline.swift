@@ -1,0 +1,156 @@
+import Foundation
+import Tensors
+
+/// diffusers' `StableDiffusionImg2ImgPipeline` on a diffusers SD 1.x / 2.x folder, with the randomness given
+/// (`DiffusionNoise`) and the adapter's feature taps (DiffusionEngine's noise-and-denoise):
+///
+///     embeds = [text_encoder(negative), text_encoder(prompt)]            (just the prompt without guidance)
+///     ref    = (posterior.mean + posterior.std * posterior_noise) * scaling_factor    (or the mean)
+///     cut    = get_timesteps(steps, strength);  x = scheduler.add_noise(ref, latent_noise, cut[0])
+///     for t in cut:  e_u, e_c = unet([x, x], t, embeds);  e = e_u + g * (e_c - e_u);  x = scheduler.step(e, t, x)
+///     image  = vae.decode(x / scaling_factor)
+///
+/// The taps come from the last step's UNet call, conditional element, without an extra call.
+public struct StableDiffusionImg2ImgPipeline: Sendable {
+    public let tokenizer: CLIPTokenizer
+    public let textEncoder: CLIPTextModel
+    public let vae: AutoencoderKL
+    public let unet: UNet2DConditionModel
+    /// `scheduler/scheduler_config.json`; each run builds its scheduler from it plus the settings' overrides.
+    public let schedulerFile: ComponentConfig
+
+    /// The image size must be a multiple of this (2^(VAE levels - 1); 8 for SD).
+    public var vaeScaleFactor: Int { vae.config.downscaleFactor }
+
+    public init(tokenizer: CLIPTokenizer, textEncoder: CLIPTextModel, vae: AutoencoderKL, unet: UNet2DConditionModel,
+                schedulerFile: ComponentConfig) {
+        self.tokenizer = tokenizer
+        self.textEncoder = textEncoder
+        self.vae = vae
+        self.unet = unet
+        self.schedulerFile = schedulerFile
+    }
+
+    /// Loads tokenizer, text_encoder, vae, unet and the scheduler config of a diffusers pipeline folder.
+    public init(folder: URL, prefer variant: WeightVariant = .full) throws {
+        let model = try ModelFolder(url: folder)
+        let tokenizer = try CLIPTokenizer(folder: try model.component("tokenizer").url)
+        let textEncoder = try CLIPTextModel(modelFolder: model, prefer: variant)
+        let vae = try AutoencoderKL(modelFolder: model, prefer: variant)
+        let unet = try UNet2DConditionModel(modelFolder: model, prefer: variant)
+        let schedulerFile = try SchedulerConfig.readFile(try model.component("scheduler").configURL())
+        guard unet.config.crossAttentionDim[0] == textEncoder.config.hiddenSize else {
+            throw ModelLoadError(file: folder.appendingPathComponent("unet/config.json").path, key: "cross_attention_dim",
+                                 message: "\(unet.config.crossAttentionDim[0]), but the text encoder's hidden size is \(textEncoder.config.hiddenSize)",
+                                 hint: "the unet and text_encoder folders come from different models")
+        }
+        guard unet.config.inChannels == vae.config.latentChannels else {
+            throw ModelLoadError(file: folder.appendingPathComponent("unet/config.json").path, key: "in_channels",
+                                 message: "\(unet.config.inChannels), but the VAE has \(vae.config.latentChannels) latent channels",
+                                 hint: "the unet and vae folders come from different models (inpainting UNets with 9 input channels are not supported)")
+        }
+        self.init(tokenizer: tokenizer, textEncoder: textEncoder, vae: vae, unet: unet, schedulerFile: schedulerFile)
+    }
+
+    /// The scheduler a run with `settings` uses.
+    public func schedulerConfig(_ settings: Img2ImgSettings) throws -> SchedulerConfig {
+        try SchedulerConfig(schedulerFile, for: settings.scheduler, overrides: settings.schedulerOverrides)
+    }
+
+    /// The text conditioning: (2, 77, hidden) = [negative, prompt] with guidance, else (1, 77, hidden).
+    public func encodePrompt(_ settings: Img2ImgSettings) throws -> Tensor {
+        try textEncoder.encode(settings.classifierFreeGuidance ? [settings.negativePrompt, settings.prompt] : [settings.prompt],
+                               tokenizer: tokenizer)
+    }
+
+    /// The reference latent of `image` (1, 3, H, W) in [-1, 1], times scaling_factor.
+    public func referenceLatent(_ image: Tensor, noise: DiffusionNoise, useMean: Bool) throws -> Tensor {
+        try checkImage(image)
+        let posterior = vae.encode(image)
+        let latent = useMean ? posterior.mean : posterior.sample(noise: try noise.tensor(DiffusionNoise.posteriorKey, shape: posterior.mean.shape))
+        return latent * vae.scalingFactor
+    }
+
+    /// Runs img2img. `progress(step, of)` is called after each step.
+    public func callAsFunction(image: Tensor, settings: Img2ImgSettings, noise: DiffusionNoise, recordSteps: Bool = false,
+                               taps: Bool = false, progress: ((Int, Int) -> Void)? = nil) throws -> Img2ImgResult {
+        let config = try schedulerConfig(settings)
+        switch settings.scheduler {
+        case .ddim:
+            var scheduler = DDIMScheduler(config: config)
+            scheduler.eta = settings.eta
+            return try run(&scheduler, image: image, settings: settings, noise: noise, recordSteps: recordSteps, taps: taps,
+                           progress: progress)
+        case .dpmSolverMultistep:
+            var scheduler = DPMSolverMultistepScheduler(config: config)
+            return try run(&scheduler, image: image, settings: settings, noise: noise, recordSteps: recordSteps, taps: taps,
+                           progress: progress)
+        }
+    }
+
+    private func run<S: DiffusionScheduler>(_ scheduler: inout S, image: Tensor, settings: Img2ImgSettings, noise: DiffusionNoise,
+                                            recordSteps: Bool, taps wantTaps: Bool, progress: ((Int, Int) -> Void)?) throws -> Img2ImgResult {
+        let cut = try Img2ImgTimesteps.prepare(&scheduler, steps: settings.steps, strength: settings.strength)
+        let embeddings = try encodePrompt(settings)
+        let reference = try referenceLatent(image, noise: noise, useMean: settings.useLatentMean)
+        let noised = scheduler.addNoise(original: reference, noise: try noise.tensor(DiffusionNoise.latentKey, shape: reference.shape),
+                                        timestep: cut.latentTimestep)
+        let cfg = settings.classifierFreeGuidance
+        let needsStepNoise = settings.scheduler == .ddim && settings.eta > 0
+        var latents = noised
+        var steps: [Tensor] = []
+        var lastTaps: UNetFeatureTaps?
+        for (i, t) in cut.timesteps.enumerated() {
+            let isLast = i == cut.timesteps.count - 1
+            var input = cfg ? Tensor.concat([latents, latents], dim: 0) : latents
+            input = scheduler.scaleModelInput(input, timestep: t)
+            let (output, stepTaps) = unet.forward(input, timesteps: [Float(t)], encoderHiddenStates: embeddings,
+                                                  tapBatchIndex: wantTaps && isLast ? (cfg ? 1 : 0) : nil)
+            if isLast { lastTaps = stepTaps }
+            var prediction = output
+            if cfg {
+                let halves = output.chunked(2, dim: 0)
+                prediction = halves[0] + (halves[1] - halves[0]) * settings.guidanceScale
+            }
+            let stepNoise = needsStepNoise ? try noise.tensor(DiffusionNoise.stepKey(i), shape: latents.shape) : nil
+            latents = scheduler.step(modelOutput: prediction, timestep: t, sample: latents, noise: stepNoise)
+            if recordSteps { steps.append(latents) }
+            progress?(i + 1, cut.timesteps.count)
+        }
+        let decoded = vae.decode(latents / vae.scalingFactor)
+        return Img2ImgResult(timesteps: cut.timesteps, referenceLatent: reference, noised: noised, stepLatents: steps,
+                             finalLatent: latents, decoded: decoded, taps: lastTaps)
+    }
+
+    /// Detection-only mode (no sampling loop): the reference latent noised to `timestep`, one UNet call (with
+    /// guidance's batch of 2 when `settings.guidanceScale > 1`, else the prompt alone; an empty prompt is
+    /// allowed), and its taps. The noising is DDPM's forward process at a training timestep,
+    /// sqrt(alphas_cumprod[t]) x + sqrt(1 - alphas_cumprod[t]) noise, whichever scheduler the settings name.
+    public func detectionTaps(image: Tensor, timestep: Int, settings: Img2ImgSettings, noise: DiffusionNoise) throws -> UNetFeatureTaps {
+        let config = try SchedulerConfig(schedulerFile, for: .ddim)
+        guard (0..<config.numTrainTimesteps).contains(timestep) else {
+            throw ModelLoadError(file: schedulerFile.file, key: "num_train_timesteps",
+                                 message: "detection timestep \(timestep) outside 0..<\(config.numTrainTimesteps)",
+                                 hint: "choose t_det in the training range (the paper uses 1)")
+        }
+        let scheduler = DDIMScheduler(config: config)   // add_noise at a training timestep: alphas_cumprod[t]
+        let embeddings = try encodePrompt(settings)
+        let reference = try referenceLatent(image, noise: noise, useMean: settings.useLatentMean)
+        var latents = scheduler.addNoise(original: reference, noise: try noise.tensor(DiffusionNoise.latentKey, shape: reference.shape),
+                                         timestep: timestep)
+        let cfg = settings.classifierFreeGuidance
+        if cfg { latents = Tensor.concat([latents, latents], dim: 0) }
+        return unet.forward(latents, timesteps: [Float(timestep)], encoderHiddenStates: embeddings, tapBatchIndex: cfg ? 1 : 0).taps!
+    }
+
+    private func checkImage(_ image: Tensor) throws {
+        let f = vaeScaleFactor
+        guard image.rank == 4, image.shape[0] == 1, image.shape[1] == 3 else {
+            throw ModelLoadError(file: "input image", message: "expected a (1, 3, H, W) tensor, got \(image.shape)", hint: "pass one RGB image")
+        }
+        guard image.shape[2] % f == 0, image.shape[3] % f == 0, image.shape[2] > 0, image.shape[3] > 0 else {
+            throw ModelLoadError(file: "input image", message: "size \(image.shape[3])x\(image.shape[2]) is not a multiple of the VAE factor \(f)",
+                                 hint: "resize or crop the image to a multiple of \(f) pixels per side (diffusers rounds down the same way)")
+        }
+    }
+}
