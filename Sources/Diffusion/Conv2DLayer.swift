@@ -26,6 +26,7 @@ struct Conv2DLayer: Sendable {
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
-        x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding)
+        let kind: KernelProfile.Kind = weight.shape[2] == 1 ? .conv1x1 : stride == 1 ? .conv3x3 : .conv3x3Stride2
+        return KernelProfile.measure(kind) { x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding) }
     }
 }

@@ -16,6 +16,6 @@ struct GroupNormLayer: Sendable {
 
     /// The normalised input; with `silu` the SiLU that follows it is applied in the same pass.
     func callAsFunction(_ x: Tensor, silu: Bool = false) -> Tensor {
-        x.groupNorm(groups: groups, weight: weight, bias: bias, eps: eps, fusedSiLU: silu)
+        KernelProfile.measure(.groupNorm) { x.groupNorm(groups: groups, weight: weight, bias: bias, eps: eps, fusedSiLU: silu) }
     }
 }

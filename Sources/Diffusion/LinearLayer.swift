@@ -13,5 +13,5 @@ struct LinearLayer: Sendable {
         self.bias = bias ? try weights.tensor("bias", shape: [outFeatures]) : nil
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor { x.linear(weight: weight, bias: bias) }
+    func callAsFunction(_ x: Tensor) -> Tensor { KernelProfile.measure(.linear) { x.linear(weight: weight, bias: bias) } }
 }

@@ -51,5 +51,5 @@ struct BenchCommand: ParsableCommand {
               tools/bench_load.sh                   # the same next to pycocotools, with ratios
               dataengine bench ops                  # conv/attention kernels vs this machine's sgemm rate
             """,
-        subcommands: [BenchLoadCommand.self, BenchOpsCommand.self])
+        subcommands: [BenchLoadCommand.self, BenchOpsCommand.self, BenchUNetCommand.self])
 }

@@ -26,7 +26,8 @@ struct Attention: Sendable {
     /// x (B, T, queryDim); context (B, S, contextDim) or nil for self-attention.
     func callAsFunction(_ x: Tensor, context: Tensor? = nil) -> Tensor {
         let source = context ?? x
-        let attended = Tensor.multiHeadAttention(query: toQ(x), key: toK(source), value: toV(source), heads: heads)
+        let (q, k, v) = (toQ(x), toK(source), toV(source))
+        let attended = KernelProfile.measure(.attention) { Tensor.multiHeadAttention(query: q, key: k, value: v, heads: heads) }
         return toOut(attended)
     }
 }

@@ -12,5 +12,5 @@ struct LayerNormLayer: Sendable {
         self.eps = eps
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor { x.layerNorm(weight: weight, bias: bias, eps: eps) }
+    func callAsFunction(_ x: Tensor) -> Tensor { KernelProfile.measure(.layerNorm) { x.layerNorm(weight: weight, bias: bias, eps: eps) } }
 }
