@@ -1,0 +1,92 @@
+import Foundation
+import XCTest
+
+/// `dataengine generate` on the small SD2-like parity fixture: seeded runs repeat, dumped noise reproduces the
+/// run, the dumps hold what the help promises, and bad input says what to fix.
+final class GenerateCommandTests: XCTestCase {
+    var temp: URL!
+
+    override func setUpWithError() throws {
+        temp = FileManager.default.temporaryDirectory.appendingPathComponent("gen-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: temp, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: temp) }
+
+    var model: String { CLIHarness.repositoryRoot.appendingPathComponent("Tests/DiffusionTests/Fixtures/parity/sd2-like").path }
+    var image: String { CLIHarness.repositoryRoot.appendingPathComponent("data/demo/coco/train/000000000001.jpg").path }
+
+    func path(_ name: String) -> String { temp.appendingPathComponent(name).path }
+
+    func generate(_ extra: [String]) throws -> CLIHarness.Result {
+        try CLIHarness.run(["generate", "--model", model, "--image", image, "--prompt", "a red circle", "--size", "32x32",
+                            "--steps", "10", "--threads", "1"] + extra)
+    }
+
+    func testSeededRunRepeatsAndDumpedNoiseReproducesIt() throws {
+        let first = try generate(["--strength", "0.6", "--seed", "3", "--out", path("a.jpg"), "--dump-noise", path("noise.safetensors"),
+                                  "--dump-latents", path("latents.safetensors"), "--dump-taps", path("taps.safetensors")])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stderr.contains("step 6/6"), "a progress line per kept step:\n\(first.stderr)")
+        XCTAssertTrue(first.stderr.contains("ETA"), first.stderr)
+        let again = try generate(["--strength", "0.6", "--seed", "3", "--out", path("b.jpg")])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        let fromFile = try generate(["--strength", "0.6", "--seed", "99", "--noise", path("noise.safetensors"), "--out", path("c.jpg")])
+        XCTAssertEqual(fromFile.status, 0, fromFile.stderr)
+        let other = try generate(["--strength", "0.6", "--seed", "4", "--out", path("d.jpg")])
+        XCTAssertEqual(other.status, 0, other.stderr)
+
+        let a = try Data(contentsOf: temp.appendingPathComponent("a.jpg"))
+        XCTAssertEqual(a.prefix(2), Data([0xFF, 0xD8]), "a JPEG")
+        XCTAssertEqual(a, try Data(contentsOf: temp.appendingPathComponent("b.jpg")), "same seed, same bytes")
+        XCTAssertEqual(a, try Data(contentsOf: temp.appendingPathComponent("c.jpg")), "the dumped noise reproduces the seeded run")
+        XCTAssertNotEqual(a, try Data(contentsOf: temp.appendingPathComponent("d.jpg")), "another seed, another image")
+
+        let noiseHeader = try safetensorsHeader(path("noise.safetensors"))
+        XCTAssertNotNil(noiseHeader["latent_noise"])
+        XCTAssertNotNil(noiseHeader["posterior_noise"])
+        let latents = try safetensorsHeader(path("latents.safetensors"))
+        for key in ["reference_latent", "noised", "final_latent", "timesteps", "step.0", "step.5"] {
+            XCTAssertNotNil(latents[key], "latents dump has \(key)")
+        }
+        XCTAssertNil(latents["step.6"], "strength 0.6 of 10 steps keeps 6")
+        let taps = try safetensorsHeader(path("taps.safetensors"))
+        for key in ["stride1", "stride2", "stride4", "stride8", "taps_timestep"] { XCTAssertNotNil(taps[key], "taps dump has \(key)") }
+        let metadata = taps["__metadata__"] as? [String: String]
+        XCTAssertEqual(metadata?["taps_timestep"], "100.0", "DPM-Solver++ 10 linspace steps end at t = 100")
+    }
+
+    func testDDIMWithEtaDumpsItsStepNoiseAndReproduces() throws {
+        let args = ["--scheduler", "ddim", "--eta", "0.3", "--strength", "0.5"]
+        let first = try generate(args + ["--seed", "1", "--out", path("a.jpg"), "--dump-noise", path("noise.safetensors"),
+                                         "--dump-taps", path("taps.safetensors")])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let header = try safetensorsHeader(path("noise.safetensors"))
+        XCTAssertNotNil(header["step_noise.0"])
+        XCTAssertNotNil(header["step_noise.4"])
+        XCTAssertNil(header["step_noise.5"])
+        let replay = try generate(args + ["--noise", path("noise.safetensors"), "--out", path("b.jpg")])
+        XCTAssertEqual(replay.status, 0, replay.stderr)
+        XCTAssertEqual(try Data(contentsOf: temp.appendingPathComponent("a.jpg")), try Data(contentsOf: temp.appendingPathComponent("b.jpg")))
+        let metadata = try safetensorsHeader(path("taps.safetensors"))["__metadata__"] as? [String: String]
+        XCTAssertEqual(metadata?["taps_timestep"], "1.0", "DDIM with steps_offset 1 ends at t = 1")
+    }
+
+    func testBadInputSaysWhatToFix() throws {
+        // the fixture's VAE has three levels: factor 4
+        let badSize = try CLIHarness.run(["generate", "--model", model, "--image", image, "--prompt", "x", "--size", "30x30",
+                                          "--out", path("x.jpg")])
+        XCTAssertNotEqual(badSize.status, 0)
+        XCTAssertTrue(badSize.stderr.contains("multiples of 4"), badSize.stderr)
+        let noModel = try CLIHarness.run(["generate", "--model", path("nowhere"), "--image", image, "--prompt", "x", "--out", path("x.jpg")])
+        XCTAssertEqual(noModel.status, 1, noModel.stderr)
+        XCTAssertTrue(noModel.stderr.contains("nowhere"), noModel.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("x.jpg")))
+    }
+
+    private func safetensorsHeader(_ file: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: file))
+        let length = data.prefix(8).enumerated().reduce(0) { $0 | (Int($1.element) << (8 * $1.offset)) }
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + length))) as? [String: Any])
+    }
+}
