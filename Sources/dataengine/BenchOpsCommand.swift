@@ -75,8 +75,7 @@ struct BenchOpsCommand: ParsableCommand {
 
     func run() throws {
         let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        BLASThreads.set(n)
-        TensorThreads.count = n
+        ComputeBudget.apply(threadsPerWorker: n)
         let spinShortened = keepBlasSpin ? false : BLASSpinWait.setTimeout(log2Cycles: 16)
         var rng = BenchRandom()
         var rows: [Row] = []

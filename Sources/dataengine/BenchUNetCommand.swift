@@ -86,8 +86,7 @@ struct BenchUNetCommand: ParsableCommand {
 
     func run() throws {
         let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        BLASThreads.set(n)
-        TensorThreads.count = n
+        ComputeBudget.apply(threadsPerWorker: n)
         _ = BLASSpinWait.setTimeout(log2Cycles: 16)
         let config = arch.config
         func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }

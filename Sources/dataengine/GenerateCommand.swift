@@ -96,8 +96,7 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        BLASThreads.set(n)
-        TensorThreads.count = n
+        ComputeBudget.apply(threadsPerWorker: n)
         _ = BLASSpinWait.setTimeout(log2Cycles: 16)
         func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         let start = now()
