@@ -7,6 +7,8 @@ import Tensors
 /// debug intermediates at t = 999 for diagnosis.
 final class UNet2DConditionModelParityTests: XCTestCase {
     func testOutputsAndTapsMatchDiffusers() throws {
+        var worstOutput = 0.0, worstTap = 0.0
+        defer { print(String(format: "UNet parity, worst relative error: outputs %.2e, taps %.2e", worstOutput, worstTap)) }
         for config in ParityFixtures.configs {
             let folder = ParityFixtures.folder(config)
             let unet = try UNet2DConditionModel(modelFolder: try ModelFolder(url: folder))
@@ -27,6 +29,7 @@ final class UNet2DConditionModelParityTests: XCTestCase {
                     }
                 }
                 let error = ParityError(out, try expected.tensor("out.t\(t)"))
+                worstOutput = max(worstOutput, Double(error.relative))
                 XCTAssertLessThan(error.relative, 1e-4, "\(config) out.t\(t): \(error)")
                 guard t == 1 || t == 999, let taps else { continue }
                 XCTAssertEqual(taps.timestep, Float(t))
@@ -35,6 +38,7 @@ final class UNet2DConditionModelParityTests: XCTestCase {
                     XCTAssertTrue(expected.contains(key), "\(config): no record \(key)")
                     guard expected.contains(key) else { continue }
                     let tapError = ParityError(tensor, try expected.tensor(key))
+                    worstTap = max(worstTap, Double(tapError.relative))
                     XCTAssertLessThan(tapError.relative, 1e-3, "\(config) \(key): \(tapError)")
                 }
             }
