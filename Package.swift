@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Pipeline", targets: ["Pipeline"]),
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "Diffusion", targets: ["Diffusion"]),
+        .library(name: "Adapter", targets: ["Adapter"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -27,6 +28,7 @@ let package = Package(
 
         .target(name: "Tensors", dependencies: ["COpenBLAS"], swiftSettings: swift5),
         .target(name: "Diffusion", dependencies: ["Tensors"], swiftSettings: swift5),
+        .target(name: "Adapter", dependencies: ["Diffusion", "Tensors"], swiftSettings: swift5),
         .target(name: "Datasets", swiftSettings: swift5),
         .target(name: "Imaging", dependencies: ["JPEGBridge"], swiftSettings: swift5),
         .target(name: "Stages", dependencies: ["Datasets", "Imaging"], swiftSettings: swift5),
@@ -41,7 +43,7 @@ let package = Package(
         .executableTarget(
             name: "dataengine",
             dependencies: [
-                "Pipeline", "Stages", "Datasets", "Imaging", "Tensors", "Diffusion",
+                "Pipeline", "Stages", "Datasets", "Imaging", "Tensors", "Diffusion", "Adapter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swift5),
@@ -51,6 +53,7 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Stages", "Datasets", "Imaging"], resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "CLITests", dependencies: ["Datasets"], swiftSettings: swift5),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "COpenBLAS"], resources: [.copy("Fixtures")], swiftSettings: swift5),
+        .testTarget(name: "AdapterTests", dependencies: ["Adapter", "Diffusion", "Tensors"], resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensors", "CZstd"], resources: [.copy("Fixtures")], swiftSettings: swift5),
     ]
 )

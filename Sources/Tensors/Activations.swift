@@ -45,6 +45,9 @@ extension Tensor {
     /// quick_gelu: x * sigmoid(1.702 x).
     public func quickGELU() -> Tensor { mapVectorized { vxsigmoid($0, 1.702) } }
 
+    /// max(x, 0).
+    public func relu() -> Tensor { mapVectorized { vmax($0, Vec8()) } }
+
     /// 1 / (1 + e^-x).
     public func sigmoid() -> Tensor { mapVectorized { 1 / (1 + vexp(-$0)) } }
 
