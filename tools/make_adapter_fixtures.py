@@ -11,6 +11,12 @@ float32) and `expected.safetensors` (float32 unless noted):
   detections.boxes (m, 4)      final boxes (clipped), .scores, .labels, .kept (indices into the candidates)
   image_size (2,)              (height, width) in pixels
 
+and `detect-sd2-like/`: detection-only mode end to end on the sd2-like parity model
+(Tests/DiffusionTests/Fixtures/parity/sd2-like, tools/make_fixtures.py): an adapter for its taps (trained range
+[20, 50], so the call is at t = 20) and `expected.safetensors` with `image` (1, 3, 64, 48) in [-1, 1],
+`latent_noise`, the taps `stride<s>` of the one UNet call (empty prompt, batch 1, VAE posterior mean), and
+`detections.*` as above. diffusers/transformers in float32 from the folder's fp16 weights, as the parity fixtures.
+
 Weights are random but not the training init: every conv ~ N(0, 1/fan_in), GroupNorm affine 1 + N(0, 0.1^2) and
 N(0, 0.1^2), conv biases N(0, 0.1^2), the class bias near -1 so that a few hundred candidates pass the threshold,
 per-level scales 1 + N(0, 0.1^2); the taps ~ N(0, 1). A low NMS IoU (0.3) makes suppression frequent.
@@ -93,6 +99,56 @@ def write_case(out, name, seed):
           f"{det['kept'].numel()} detections")
 
 
+def write_detection_only_case(out, seed):
+    import taps as tap_defs
+    from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    model_dir = os.path.join(REPO, "Tests/DiffusionTests/Fixtures/parity/sd2-like")
+    unet = UNet2DConditionModel.from_pretrained(model_dir, subfolder="unet", torch_dtype=torch.float32).eval()
+    vae = AutoencoderKL.from_pretrained(model_dir, subfolder="vae", torch_dtype=torch.float32).eval()
+    text_encoder = CLIPTextModel.from_pretrained(model_dir, subfolder="text_encoder", torch_dtype=torch.float32,
+                                                 attn_implementation="eager").eval()
+    tokenizer = CLIPTokenizer.from_pretrained(model_dir, subfolder="tokenizer")
+    scheduler = DDIMScheduler.from_pretrained(model_dir, subfolder="scheduler")
+    factor = 2 ** (len(vae.config.block_out_channels) - 1)
+    channels = tap_defs.tap_channels(dict(unet.config))
+    config = {"channels": 32, "tower_convs": 2, "norm_num_groups": 8,
+              "tap_channels": {str(s): c for s, c in channels.items()}, "vae_scale_factor": factor,
+              "classes": [{"id": i, "name": n} for i, n in [(1, "circle"), (3, "square"), (7, "triangle"), (12, "star"),
+                                                            (20, "ring")]],
+              "timestep_range": [20, 50], "nms_iou": 0.3}
+    gen = torch.Generator().manual_seed(seed)
+    adapter = DetectionAdapter(config).eval()
+    randomize(adapter, gen)
+    folder = os.path.join(out, "detect-sd2-like")
+    shutil.rmtree(folder, ignore_errors=True)
+    adapter.save_folder(os.path.join(folder, "adapter"))
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import make_fixtures as fx
+    image = fx.image_pattern(1, 64, 48)
+    latent_noise = torch.randn((1, 4, 64 // factor, 48 // factor), generator=gen)
+    t = config["timestep_range"][0]
+    with torch.no_grad():
+        ids = tokenizer([""], padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
+                        return_tensors="pt").input_ids
+        context = text_encoder(ids)[0]
+        x0 = vae.encode(image).latent_dist.mean * vae.config.scaling_factor
+        noised = scheduler.add_noise(x0, latent_noise, torch.tensor([t]))
+        with tap_defs.TapRecorder(unet) as rec:
+            unet(noised, t, encoder_hidden_states=context)
+            taps = rec.taps(batch_index=0)
+        outputs = adapter(taps)
+        det = adapter.detect(outputs, (64, 48))
+    record = {"image": image, "latent_noise": latent_noise, **taps}
+    for key in ("boxes", "scores", "labels", "kept"):
+        record[f"detections.{key}"] = det[key].to(torch.float32)
+    record["detections.count"] = torch.tensor([float(det["kept"].numel())])
+    safetensors.torch.save_file({k: v.contiguous() for k, v in record.items()}, os.path.join(folder, "expected.safetensors"),
+                                metadata={"generator": "tools/make_adapter_fixtures.py", "timestep": str(t)})
+    print(f"detect-sd2-like: t = {t}, {det['candidates']['scores'].numel()} candidates, {det['kept'].numel()} detections")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=os.path.join(REPO, "Tests/AdapterTests/Fixtures"))
@@ -103,6 +159,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     for i, name in enumerate(CASES):
         write_case(args.out, name, 1000 + i)
+    write_detection_only_case(args.out, 2000)
     with open(os.path.join(args.out, "README.md"), "w", encoding="utf-8") as f:
         f.write("# Detection-Adapter parity fixtures\n\nMade by `tools/make_adapter_fixtures.py` (see its docstring for "
                 "every record); the network and decoding are docs/adapter.md and tools/adapter_model.py.\n")

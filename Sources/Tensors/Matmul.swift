@@ -2,7 +2,10 @@ import COpenBLAS
 
 /// C = alpha * op(A) op(B) + beta * C, row-major, through OpenBLAS. op(A) is m x k, op(B) k x n, C m x n.
 /// Handles empty sizes (which BLAS would reject) itself.
-@inline(__always)
+///
+/// OpenBLAS's own threading gives different bits for different thread counts (its partition changes which
+/// kernels handle the edges), so OpenBLAS stays at one thread and large products are cut into blocks fixed
+/// by their shape alone (`GEMMBlocks`), run on our threads: the same bytes for any thread count.
 func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
            beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
@@ -14,6 +17,48 @@ func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, a
         }
         return
     }
+    _ = singleThreadedBLAS
+    let blocks = GEMMBlocks(m: m, n: n, k: k)
+    if blocks.count == 1 {
+        cblasSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        return
+    }
+    let (pa, pb, pc) = (SharedPointer(UnsafeMutablePointer(mutating: a)), SharedPointer(UnsafeMutablePointer(mutating: b)), SharedPointer(c))
+    parallelUnits(blocks.count) { block in
+        let range = blocks.range(block)
+        if blocks.alongRows {
+            let rowsA = transA ? pa.base + range.lowerBound : pa.base + range.lowerBound * lda
+            cblasSgemm(transA, transB, range.count, n, k, alpha, rowsA, lda, pb.base, ldb, beta, pc.base + range.lowerBound * ldc, ldc)
+        } else {
+            let columnsB = transB ? pb.base + range.lowerBound * ldb : pb.base + range.lowerBound
+            cblasSgemm(transA, transB, m, range.count, k, alpha, pa.base, lda, columnsB, ldb, beta, pc.base + range.lowerBound, ldc)
+        }
+    }
+}
+
+/// How `sgemm` cuts a product: along the longer of M and N into at most 8 blocks of at least 64 rows or
+/// columns, when it has at least 2^21 multiply-adds (smaller ones are one call). Depends on the shape only.
+struct GEMMBlocks {
+    static let minimumWork = 1 << 21
+    let alongRows: Bool
+    let length: Int
+    let count: Int
+
+    init(m: Int, n: Int, k: Int) {
+        alongRows = m >= n
+        length = alongRows ? m : n
+        count = m * n * k < Self.minimumWork ? 1 : Swift.max(1, Swift.min(8, length / 64))
+    }
+
+    func range(_ block: Int) -> Range<Int> { length * block / count..<length * (block + 1) / count }
+}
+
+/// OpenBLAS at one thread for the whole process, set before the first product.
+let singleThreadedBLAS: Void = BLASThreads.set(1)
+
+@inline(__always)
+private func cblasSgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
+                        _ b: UnsafePointer<Float>, _ ldb: Int, _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
 }

@@ -87,7 +87,6 @@ struct BenchUNetCommand: ParsableCommand {
     func run() throws {
         let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
         ComputeBudget.apply(threadsPerWorker: n)
-        _ = BLASSpinWait.setTimeout(log2Cycles: 16)
         let config = arch.config
         func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         let t0 = now()

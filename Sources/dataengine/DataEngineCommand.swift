@@ -24,7 +24,7 @@ struct DataEngineCommand: ParsableCommand {
 
             Exit codes: 0 done, 1 failed, 2 bad usage or bad pipeline file, 130 interrupted.
             """,
-        subcommands: [RunCommand.self, ResumeCommand.self, ValidateCommand.self, StatsCommand.self, GenerateCommand.self, BenchCommand.self])
+        subcommands: [RunCommand.self, ResumeCommand.self, ValidateCommand.self, StatsCommand.self, GenerateCommand.self, DetectCommand.self, BenchCommand.self])
 
     static func main() {
         do {

@@ -97,7 +97,6 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
         ComputeBudget.apply(threadsPerWorker: n)
-        _ = BLASSpinWait.setTimeout(log2Cycles: 16)
         func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         let start = now()
         log("loading \(model)")

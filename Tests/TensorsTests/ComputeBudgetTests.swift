@@ -10,14 +10,14 @@ final class ComputeBudgetTests: XCTestCase {
         XCTAssertEqual(ComputeBudget.threadsPerWorker(workers: 0, cores: 2), 2)
     }
 
-    func testApplySetsBLASAndTensorThreads() {
+    func testApplySetsTensorThreadsAndKeepsOpenBLASAtOne() {
         let (blas, tensor) = (BLASThreads.current, TensorThreads.count)
         defer { BLASThreads.set(blas); TensorThreads.count = tensor }
         XCTAssertEqual(ComputeBudget.apply(threadsPerWorker: 1), 1)
         XCTAssertEqual(BLASThreads.current, 1)
         XCTAssertEqual(TensorThreads.count, 1)
         XCTAssertEqual(ComputeBudget.apply(threadsPerWorker: 2), 2)
-        XCTAssertEqual(BLASThreads.current, 2)
+        XCTAssertEqual(BLASThreads.current, 1, "products are split by us, not by OpenBLAS")
         XCTAssertEqual(TensorThreads.count, 2)
         XCTAssertEqual(ComputeBudget.apply(threadsPerWorker: 0), 1, "a budget below one thread still runs")
         XCTAssertEqual(BLASThreads.current, 1)

@@ -60,3 +60,32 @@ final class DeterminismTests: XCTestCase {
         TensorThreads.count = saved
     }
 }
+
+/// The engine's products with 1, 2 and 3 of our threads: the same bytes (OpenBLAS itself, with 1 and 2 of its
+/// own threads, is not: that is why `sgemm` splits products itself).
+final class MatmulThreadDeterminismTests: XCTestCase {
+    func testProductsAreBitIdenticalAcrossThreadCounts() {
+        var rng = TestRandom(seed: 7)
+        for (m, n, k) in [(7, 9, 11), (100, 200, 300), (257, 129, 65), (1024, 8, 300), (8, 1024, 300), (500, 500, 500), (4096, 32, 32), (33, 4096, 16)] {
+            let a = rng.tensor([m, k]), b = rng.tensor([k, n]), bt = rng.tensor([n, k])
+            let plain = [1, 2, 3].map { threads in TensorThreads.with(threads) { Tensor.matmul(a, b) } }
+            let transposed = [1, 2, 3].map { threads in TensorThreads.with(threads) { Tensor.matmul(a, bt, transposeB: true) } }
+            for results in [plain, transposed] {
+                for r in results.dropFirst() {
+                    XCTAssertTrue(r.scalars.map(\.bitPattern) == results[0].scalars.map(\.bitPattern), "\(m)x\(n)x\(k)")
+                }
+            }
+        }
+    }
+
+    func testBlocksDependOnTheShapeOnly() {
+        XCTAssertEqual(GEMMBlocks(m: 10, n: 10, k: 10).count, 1, "small products are one call")
+        let big = GEMMBlocks(m: 8192, n: 320, k: 320)
+        XCTAssertTrue(big.alongRows)
+        XCTAssertEqual(big.count, 8)
+        XCTAssertEqual((0..<big.count).map { big.range($0).count }.reduce(0, +), 8192)
+        let wide = GEMMBlocks(m: 320, n: 4096, k: 2880)
+        XCTAssertFalse(wide.alongRows)
+        XCTAssertEqual(wide.range(wide.count - 1).upperBound, 4096)
+    }
+}

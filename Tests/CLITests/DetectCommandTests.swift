@@ -1,0 +1,74 @@
+import Foundation
+import XCTest
+
+/// `dataengine detect` on the sd2-like parity model with a random adapter (Tests/AdapterTests/Fixtures): COCO
+/// results JSON for the demo val split, the same bytes for any thread count, ids from --gt or file names.
+final class DetectCommandTests: XCTestCase {
+    var temp: URL!
+    var model: URL { temp.appendingPathComponent("model") }
+    var demo: URL { CLIHarness.repositoryRoot.appendingPathComponent("data/demo/coco") }
+
+    override func setUpWithError() throws {
+        temp = FileManager.default.temporaryDirectory.appendingPathComponent("detect-\(UUID().uuidString)")
+        let root = CLIHarness.repositoryRoot
+        try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
+        let parity = root.appendingPathComponent("Tests/DiffusionTests/Fixtures/parity/sd2-like")
+        for part in ["model_index.json", "scheduler", "text_encoder", "tokenizer", "unet", "vae"] {
+            try FileManager.default.copyItem(at: parity.appendingPathComponent(part), to: model.appendingPathComponent(part))
+        }
+        try FileManager.default.copyItem(at: root.appendingPathComponent("Tests/AdapterTests/Fixtures/detect-sd2-like/adapter"),
+                                         to: model.appendingPathComponent("adapter"))
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: temp) }
+
+    func testWritesCOCOResultsForAGroundTruthSplit() throws {
+        let gt = demo.appendingPathComponent("annotations/instances_val.json").path
+        let out1 = temp.appendingPathComponent("r1.json"), out2 = temp.appendingPathComponent("r2.json")
+        let first = try CLIHarness.run(["detect", "--model", model.path, "--gt", gt, "--images", demo.appendingPathComponent("val").path,
+                                        "--out", out1.path, "--threads", "1"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stderr.contains("t = 20"), first.stderr)
+        XCTAssertTrue(first.stderr.contains("ETA"), first.stderr)
+        let second = try CLIHarness.run(["detect", "--model", model.path, "--gt", gt, "--images", demo.appendingPathComponent("val").path,
+                                         "--out", out2.path, "--threads", "2"])
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertEqual(try Data(contentsOf: out1), try Data(contentsOf: out2), "same bytes for 1 and 2 threads")
+
+        let results = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: out1)) as? [[String: Any]])
+        let gtJSON = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: gt))) as? [String: Any])
+        let imageIds = Set((gtJSON["images"] as! [[String: Any]]).map { $0["id"] as! Int })
+        XCTAssertGreaterThan(results.count, imageIds.count, "a random adapter finds plenty")
+        XCTAssertLessThanOrEqual(results.count, 100 * imageIds.count)
+        for r in results {
+            XCTAssertTrue(imageIds.contains(r["image_id"] as! Int))
+            XCTAssertTrue([1, 3, 7, 12, 20].contains(r["category_id"] as! Int))
+            let box = r["bbox"] as! [Double]
+            XCTAssertEqual(box.count, 4)
+            XCTAssertTrue(box[0] >= 0 && box[1] >= 0 && box[0] + box[2] <= 128.01 && box[1] + box[3] <= 128.01, "\(box)")
+            XCTAssertGreaterThan(r["score"] as! Double, 0.05)
+        }
+    }
+
+    func testImageArgumentsTakeTheirIdsFromTheFileName() throws {
+        let out = temp.appendingPathComponent("r.json")
+        let image = demo.appendingPathComponent("val").appendingPathComponent(try firstValImage())
+        let result = try CLIHarness.run(["detect", "--model", model.path, image.path, "--out", out.path, "--min-score", "0.2"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let results = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: out)) as? [[String: Any]])
+        let id = Int(image.deletingPathExtension().lastPathComponent)!
+        XCTAssertTrue(results.allSatisfy { $0["image_id"] as? Int == id && ($0["score"] as! Double) >= 0.2 })
+    }
+
+    func testMissingAdapterSaysHowToGetOne() throws {
+        try FileManager.default.removeItem(at: model.appendingPathComponent("adapter"))
+        let result = try CLIHarness.run(["detect", "--model", model.path, "x.jpg", "--out", temp.appendingPathComponent("r.json").path])
+        XCTAssertEqual(result.status, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("adapter"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("train_adapter.py"), result.stderr)
+    }
+
+    private func firstValImage() throws -> String {
+        try FileManager.default.contentsOfDirectory(atPath: demo.appendingPathComponent("val").path).filter { $0.hasSuffix(".jpg") }.sorted()[0]
+    }
+}
