@@ -196,7 +196,8 @@ class TapRecorder:
         self._handles = []
 
     def taps(self, batch_index=None):
-        """{"stride<s>": tensor (1, C_s, h_s, w_s)} from the latest call, for one batch element."""
+        """{"stride<s>": tensor (1, C_s, h_s, w_s)} from the latest call, for one batch element; batch_index "all"
+        keeps the whole batch (N, C_s, h_s, w_s), as the adapter's training uses it."""
         import torch
 
         if self.calls == 0:
@@ -205,13 +206,17 @@ class TapRecorder:
         if missing:
             raise RuntimeError(f"the latest UNet call did not reach {missing}")
         batch = self.outputs[self.layout[0].name].shape[0]
-        if batch_index is None:
+        if batch_index == "all":
+            pick = slice(None)
+        elif batch_index is None:
             if batch not in (1, 2):
                 raise ValueError(f"batch of {batch}: pass batch_index explicitly")
             batch_index = batch - 1  # 2 -> conditional element of [uncond, cond]; 1 -> 0
+        if batch_index != "all":
+            pick = slice(batch_index, batch_index + 1)
         groups = {}
         for tap in self.layout:
-            t = self.outputs[tap.name][batch_index : batch_index + 1]
+            t = self.outputs[tap.name][pick]
             assert t.shape[1] == tap.channels, (tap, t.shape)
             groups.setdefault(tap.stride, []).append(t)
         out = {}
