@@ -21,10 +21,11 @@ struct DataEngineCommand: ParsableCommand {
               dataengine run pipelines/demo-filter.yaml --run-dir runs/demo
               dataengine resume runs/demo
               dataengine stats data/demo/coco/annotations/instances_train.json
+              dataengine eval --gt instances_val.json --pred detections.json
 
             Exit codes: 0 done, 1 failed, 2 bad usage or bad pipeline file, 130 interrupted.
             """,
-        subcommands: [RunCommand.self, ResumeCommand.self, ValidateCommand.self, StatsCommand.self, GenerateCommand.self, DetectCommand.self, BenchCommand.self])
+        subcommands: [RunCommand.self, ResumeCommand.self, ValidateCommand.self, StatsCommand.self, GenerateCommand.self, DetectCommand.self, EvalCommand.self, BenchCommand.self])
 
     static func main() {
         do {

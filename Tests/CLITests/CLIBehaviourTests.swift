@@ -17,8 +17,8 @@ final class CLIBehaviourTests: XCTestCase {
     func testHelpExplainsWithExamples() throws {
         let top = try CLIHarness.run(["--help"])
         XCTAssertEqual(top.status, 0)
-        for sub in ["run", "resume", "validate", "stats", "generate", "bench"] { XCTAssertTrue(top.stdout.contains(sub), top.stdout) }
-        for sub in ["run", "resume", "validate", "stats", "generate"] {
+        for sub in ["run", "resume", "validate", "stats", "eval", "generate", "bench"] { XCTAssertTrue(top.stdout.contains(sub), top.stdout) }
+        for sub in ["run", "resume", "validate", "stats", "eval", "generate"] {
             let help = try CLIHarness.run([sub, "--help"])
             XCTAssertEqual(help.status, 0)
             XCTAssertTrue(help.stdout.contains("Example"), "\(sub) --help has an example:\n\(help.stdout)")
