@@ -302,7 +302,7 @@ def train(args):
         cls_t, reg_t, pos_t = zip(*[fcos_targets(points, strides, ranges, b, l, adapter.num_classes) for b, l in targets])
         cls_t, reg_t, pos_t = torch.stack(cls_t).to(device), torch.stack(reg_t).to(device), torch.stack(pos_t).to(device)
         num_pos = max(1.0, float(pos_t.sum()))
-        focal = torchvision_free_focal(cls_pred, cls_t).sum() / num_pos
+        focal = sigmoid_focal_loss(cls_pred, cls_t).sum() / num_pos
         if pos_t.any():
             ctr_t = centerness_target(reg_t[pos_t])
             pts = all_points[None].expand(n, -1, -1)[pos_t]
@@ -335,7 +335,7 @@ def train(args):
         evaluate(args, diff, DetectionAdapter.from_folder(out).to(device).eval(), log_path)
 
 
-def torchvision_free_focal(logits, targets, alpha=0.25, gamma=2.0):
+def sigmoid_focal_loss(logits, targets, alpha=0.25, gamma=2.0):
     p = torch.sigmoid(logits)
     ce = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
     p_t = p * targets + (1 - p) * (1 - targets)

@@ -1,3 +1,4 @@
+import Diffusion
 import Tensors
 
 /// The raw outputs of the head on one level: class logits (N, K, h, w), box distances left/top/right/bottom
@@ -15,9 +16,9 @@ public struct FCOSLevelOutput: Sendable {
 struct FCOSHead: Sendable {
     let classTower: [ConvNorm]
     let boxTower: [ConvNorm]
-    let classLogits: (weight: Tensor, bias: Tensor)
-    let boxPrediction: (weight: Tensor, bias: Tensor)
-    let centerness: (weight: Tensor, bias: Tensor)
+    let classLogits: Conv2DLayer
+    let boxPrediction: Conv2DLayer
+    let centerness: Conv2DLayer
     let scales: [Float]
 
     init(_ weights: WeightLoader, config: AdapterConfig) throws {
@@ -27,8 +28,8 @@ struct FCOSHead: Sendable {
                 try ConvNorm(weights.scoped(name).scoped($0), inChannels: c, outChannels: c, kernel: 3, groups: config.normNumGroups, relu: true)
             }
         }
-        func conv(_ name: String, _ out: Int) throws -> (Tensor, Tensor) {
-            (try weights.scoped(name).tensor("weight", shape: [out, c, 3, 3]), try weights.scoped(name).tensor("bias", shape: [out]))
+        func conv(_ name: String, _ out: Int) throws -> Conv2DLayer {
+            try Conv2DLayer(weights.scoped(name), inChannels: c, outChannels: out, kernel: 3, padding: 1)
         }
         classTower = try tower("cls_tower")
         boxTower = try tower("reg_tower")
@@ -43,10 +44,8 @@ struct FCOSHead: Sendable {
             let cls = classTower.reduce(x) { $1($0) }
             let box = boxTower.reduce(x) { $1($0) }
             let scale = scales[l], stride = Float(strides[l])
-            let distances = box.conv2d(weight: boxPrediction.weight, bias: boxPrediction.bias, padding: 1) * scale
-            return FCOSLevelOutput(classLogits: cls.conv2d(weight: classLogits.weight, bias: classLogits.bias, padding: 1),
-                                   distances: distances.relu() * stride,
-                                   centerness: box.conv2d(weight: centerness.weight, bias: centerness.bias, padding: 1),
+            return FCOSLevelOutput(classLogits: classLogits(cls), distances: (boxPrediction(box) * scale).relu() * stride,
+                                   centerness: centerness(box),
                                    stride: strides[l])
         }
     }

@@ -7,19 +7,19 @@ import Tensors
 ///
 /// Keys: `q_proj`, `k_proj`, `v_proj`, `out_proj` (`.weight`, `.bias`).
 public struct CLIPAttention: Sendable {
-    let qProj: CLIPLinear
-    let kProj: CLIPLinear
-    let vProj: CLIPLinear
-    let outProj: CLIPLinear
+    let qProj: LinearLayer
+    let kProj: LinearLayer
+    let vProj: LinearLayer
+    let outProj: LinearLayer
     public let heads: Int
     public let scale: Float
 
     public init(_ weights: WeightLoader, config: CLIPTextConfig) throws {
         let h = config.hiddenSize
-        qProj = try CLIPLinear(weights.scoped("q_proj"), inFeatures: h, outFeatures: h)
-        kProj = try CLIPLinear(weights.scoped("k_proj"), inFeatures: h, outFeatures: h)
-        vProj = try CLIPLinear(weights.scoped("v_proj"), inFeatures: h, outFeatures: h)
-        outProj = try CLIPLinear(weights.scoped("out_proj"), inFeatures: h, outFeatures: h)
+        qProj = try LinearLayer(weights.scoped("q_proj"), inFeatures: h, outFeatures: h)
+        kProj = try LinearLayer(weights.scoped("k_proj"), inFeatures: h, outFeatures: h)
+        vProj = try LinearLayer(weights.scoped("v_proj"), inFeatures: h, outFeatures: h)
+        outProj = try LinearLayer(weights.scoped("out_proj"), inFeatures: h, outFeatures: h)
         heads = config.numAttentionHeads
         // PyTorch computes head_dim**-0.5 in Python doubles, then SDPA takes it as a float.
         scale = Float(pow(Double(config.headDim), -0.5))

@@ -8,15 +8,15 @@ import Tensors
 /// Keys: `self_attn.*`, `layer_norm1`, `mlp.*`, `layer_norm2`.
 public struct CLIPEncoderLayer: Sendable {
     public let selfAttention: CLIPAttention
-    let layerNorm1: CLIPLayerNorm
+    let layerNorm1: LayerNormLayer
     public let mlp: CLIPMLP
-    let layerNorm2: CLIPLayerNorm
+    let layerNorm2: LayerNormLayer
 
     public init(_ weights: WeightLoader, config: CLIPTextConfig) throws {
         selfAttention = try CLIPAttention(weights.scoped("self_attn"), config: config)
-        layerNorm1 = try CLIPLayerNorm(weights.scoped("layer_norm1"), size: config.hiddenSize, eps: config.layerNormEps)
+        layerNorm1 = try LayerNormLayer(weights.scoped("layer_norm1"), dim: config.hiddenSize, eps: config.layerNormEps)
         mlp = try CLIPMLP(weights.scoped("mlp"), config: config)
-        layerNorm2 = try CLIPLayerNorm(weights.scoped("layer_norm2"), size: config.hiddenSize, eps: config.layerNormEps)
+        layerNorm2 = try LayerNormLayer(weights.scoped("layer_norm2"), dim: config.hiddenSize, eps: config.layerNormEps)
     }
 
     /// (batch, tokens, hidden) -> (batch, tokens, hidden).

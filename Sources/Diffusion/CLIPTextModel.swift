@@ -20,7 +20,7 @@ public struct CLIPTextModel: Sendable {
     public let config: CLIPTextConfig
     public let embeddings: CLIPTextEmbeddings
     public let layers: [CLIPEncoderLayer]
-    let finalNorm: CLIPLayerNorm
+    let finalNorm: LayerNormLayer
 
     /// What `forward` returns.
     public struct Output: Sendable {
@@ -41,7 +41,7 @@ public struct CLIPTextModel: Sendable {
             let embeddings = try CLIPTextEmbeddings(root.scoped("embeddings"), config: config)
             let layerScope = root.scoped("encoder").scoped("layers")
             let layers = try (0..<config.numHiddenLayers).map { try CLIPEncoderLayer(layerScope.scoped($0), config: config) }
-            let norm = try CLIPLayerNorm(root.scoped("final_layer_norm"), size: config.hiddenSize, eps: config.layerNormEps)
+            let norm = try LayerNormLayer(root.scoped("final_layer_norm"), dim: config.hiddenSize, eps: config.layerNormEps)
             if weights.contains("text_projection.weight") {
                 throw WeightError(file: weights.source, key: "text_projection.weight",
                                   message: "a CLIPTextModelWithProjection checkpoint (CLIPTextModel plus a projection head), not a CLIPTextModel",

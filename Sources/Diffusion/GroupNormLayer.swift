@@ -1,13 +1,13 @@
 import Tensors
 
 /// `nn.GroupNorm(num_groups, num_channels, eps, affine=True)` with `<scope>.weight` and `<scope>.bias` (channels each).
-struct GroupNormLayer: Sendable {
+package struct GroupNormLayer: Sendable {
     let groups: Int
     let eps: Float
     let weight: Tensor
     let bias: Tensor
 
-    init(_ weights: WeightLoader, channels: Int, groups: Int, eps: Float) throws {
+    package init(_ weights: WeightLoader, channels: Int, groups: Int, eps: Float) throws {
         self.groups = groups
         self.eps = eps
         weight = try weights.tensor("weight", shape: [channels])
@@ -15,7 +15,7 @@ struct GroupNormLayer: Sendable {
     }
 
     /// The normalised input; with `silu` the SiLU that follows it is applied in the same pass.
-    func callAsFunction(_ x: Tensor, silu: Bool = false) -> Tensor {
+    package func callAsFunction(_ x: Tensor, silu: Bool = false) -> Tensor {
         KernelProfile.measure(.groupNorm) { x.groupNorm(groups: groups, weight: weight, bias: bias, eps: eps, fusedSiLU: silu) }
     }
 }

@@ -50,7 +50,7 @@ final class DetectionOnlyParityTests: XCTestCase {
         let adapter = try DetectionAdapter(folder: AdapterParityTests.fixtures.appendingPathComponent("detect-sd2-like"))
         XCTAssertNil(adapter.timestepWarning(20))
         XCTAssertNil(adapter.timestepWarning(50))
-        let warning = try XCTUnwrap(adapter.timestepWarning(33.5 + 30))
+        let warning = try XCTUnwrap(adapter.timestepWarning(63))
         XCTAssertTrue(warning.contains("[20, 50]"), warning)
         XCTAssertNotNil(adapter.timestepWarning(1))
     }
