@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "Adapter", dependencies: ["Diffusion", "Tensors"], swiftSettings: swift5),
         .target(name: "Datasets", swiftSettings: swift5),
         .target(name: "Imaging", dependencies: ["JPEGBridge"], swiftSettings: swift5),
-        .target(name: "Stages", dependencies: ["Datasets", "Imaging"], swiftSettings: swift5),
+        .target(name: "Stages", dependencies: ["Datasets", "Imaging", "Diffusion", "Adapter", "Tensors"], swiftSettings: swift5),
         .target(
             name: "Pipeline",
             dependencies: [

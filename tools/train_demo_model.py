@@ -200,6 +200,16 @@ def psnr(a, b):
     return (10 * torch.log10(255.0 ** 2 / mse.clamp(min=1e-10))).mean().item()
 
 
+def vae_val_psnr(args, vae):
+    """PSNR as shipped: fp16 weights back to fp32, posterior mean, 8-bit output, over the val split."""
+    vp = load_pixels([p for p, _ in load_split(args, "val")])
+    with torch.no_grad():
+        shipped = copy.deepcopy(vae).half().float()
+        rec = torch.cat([((shipped.decode(shipped.encode(to_unit(vp[i:i + 50])).latent_dist.mean).sample.clamp(-1, 1) + 1)
+                          * 127.5).round() for i in range(0, vp.shape[0], 50)])
+    return psnr(rec, vp)
+
+
 def stage_vae(args):
     from diffusers import AutoencoderKL
     ckpt = os.path.join(args.work, "vae.pt")
@@ -229,6 +239,10 @@ def stage_vae(args):
             g["lr"] = lr
         idx = torch.randint(0, pixels.shape[0], (args.vae_batch,), generator=rng)
         x = to_unit(pixels[idx])
+        if args.vae_crop < x.shape[-1]:
+            # convolutions are translation-equivariant: random crops train the same filters for less compute
+            oy, ox = (int(v) for v in torch.randint(0, (x.shape[-1] - args.vae_crop) // 8 + 1, (2,), generator=rng) * 8)
+            x = x[:, :, oy:oy + args.vae_crop, ox:ox + args.vae_crop]
         post = vae.encode(x).latent_dist
         z = post.mean + post.std * torch.randn(post.mean.shape, generator=rng)
         rec = vae.decode(z).sample
@@ -241,16 +255,16 @@ def stage_vae(args):
             rate = (time.time() - t0) / (step - start)
             log(args, f"vae {step}/{args.vae_iters} loss {loss.item():.4f} lr {lr:.1e} {rate:.2f} s/it "
                       f"ETA {rate * (args.vae_iters - step) / 60:.0f} min")
+        if step % 1000 == 0 and step < args.vae_iters:
+            vae.eval()
+            log(args, f"vae {step}: val PSNR {vae_val_psnr(args, vae):.2f} dB")
+            vae.train()
         if step % 250 == 0 or step == args.vae_iters:
             save_checkpoint(ckpt, {"model": vae.state_dict(), "opt": opt.state_dict(), "step": step, "rng": rng.get_state()})
     vae.eval()
     val = load_split(args, "val")
-    vp = load_pixels([p for p, _ in val])
+    value = vae_val_psnr(args, vae)
     with torch.no_grad():
-        # PSNR as shipped: fp16 weights back to fp32, posterior mean, 8-bit output
-        shipped = copy.deepcopy(vae).half().float()
-        rec = ((shipped.decode(shipped.encode(to_unit(vp)).latent_dist.mean).sample.clamp(-1, 1) + 1) * 127.5).round()
-        value = psnr(rec, vp)
         latents = torch.cat([vae.encode(to_unit(pixels[i:i + 64])).latent_dist.mean for i in range(0, 2048, 64)])
         std = latents.std().item()
     log(args, f"vae: val PSNR {value:.2f} dB over {len(val)} images (fp16 weights, posterior mean); latent std {std:.4f} "
@@ -468,10 +482,11 @@ def main():
     ap.add_argument("--train-images", type=int, default=6000)
     ap.add_argument("--val-images", type=int, default=200)
     ap.add_argument("--max-merges", type=int, default=600)
-    ap.add_argument("--vae-iters", type=int, default=2500)
-    ap.add_argument("--vae-batch", type=int, default=8)
-    ap.add_argument("--vae-lr", type=float, default=4e-4)
-    ap.add_argument("--unet-iters", type=int, default=6000)
+    ap.add_argument("--vae-iters", type=int, default=4000)
+    ap.add_argument("--vae-batch", type=int, default=16)
+    ap.add_argument("--vae-crop", type=int, default=64, help="train the VAE on random crops of this size")
+    ap.add_argument("--vae-lr", type=float, default=1e-3)
+    ap.add_argument("--unet-iters", type=int, default=4000)
     ap.add_argument("--unet-batch", type=int, default=32)
     ap.add_argument("--unet-lr", type=float, default=3e-4)
     ap.add_argument("--sheet-rows", type=int, default=6)

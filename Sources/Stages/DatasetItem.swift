@@ -8,12 +8,17 @@ public struct DatasetItem: Codable, Hashable, Sendable {
     public var sourcePath: String
     public var annotations: [Annotation]
     public var captions: [String]
+    /// Generated items: the reference's boxes (with their attributes) moved into the generated image's frame,
+    /// the ground truth that labels are compared with. Nil for real items.
+    public var referenceAnnotations: [Annotation]?
 
-    public init(image: ImageInfo, sourcePath: String, annotations: [Annotation], captions: [String] = []) {
+    public init(image: ImageInfo, sourcePath: String, annotations: [Annotation], captions: [String] = [],
+                referenceAnnotations: [Annotation]? = nil) {
         self.image = image
         self.sourcePath = sourcePath
         self.annotations = annotations
         self.captions = captions
+        self.referenceAnnotations = referenceAnnotations
     }
 
     /// How a person finds this item in the input: "image 42 (000000000042.jpg)".

@@ -11,6 +11,10 @@ public struct StageContext: Sendable {
     public var unitIndex: Int
     /// For sinks: the folder this stage writes its dataset into (created by the pipeline).
     public var outputDirectory: URL?
+    /// A folder this stage may keep intermediate files in (generated images before they are written), owned by
+    /// the stage: `RUNDIR/work/<stage id>`. Files there must be named by item identity, so a rerun of a unit
+    /// writes the same bytes to the same names.
+    public var workDirectory: URL?
     /// Set when the user interrupts; long stages should check it between items.
     public var isCancelled: @Sendable () -> Bool
     /// The compute budget of one unit: how many threads it may keep busy (cores / workers), so that workers
@@ -18,8 +22,9 @@ public struct StageContext: Sendable {
     public var computeThreads: Int
 
     public init(runSeed: UInt64, stageId: String, meta: DatasetMeta, unitIndex: Int, outputDirectory: URL?,
-                computeThreads: Int = 1, isCancelled: @escaping @Sendable () -> Bool = { false }) {
+                computeThreads: Int = 1, workDirectory: URL? = nil, isCancelled: @escaping @Sendable () -> Bool = { false }) {
         self.runSeed = runSeed
+        self.workDirectory = workDirectory
         self.stageId = stageId
         self.meta = meta
         self.unitIndex = unitIndex
@@ -31,6 +36,20 @@ public struct StageContext: Sendable {
     /// A random generator for one purpose, derived from the run seed, this stage and the given identity.
     public func random(_ parts: Int...) -> SeededRandom {
         SeededRandom(seed: SeededRandom.derive(runSeed: runSeed, stage: stageId, parts: parts))
+    }
+
+    /// A seed for one purpose (noise of one variant), derived like `random(_:)` but under another name, so it
+    /// never repeats a stream `random` hands out.
+    public func seed(_ purpose: String, _ parts: Int...) -> UInt64 {
+        SeededRandom.derive(runSeed: runSeed, stage: stageId + "/" + purpose, parts: parts)
+    }
+
+    /// The work folder, or an error naming the stage (a pipeline always sets it; direct callers must too).
+    public func requireWorkDirectory() throws -> URL {
+        guard let workDirectory else {
+            throw StageError(stage: stageId, message: "no work folder was given to the stage", hint: "set StageContext.workDirectory")
+        }
+        return workDirectory
     }
 }
 

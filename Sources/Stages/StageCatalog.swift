@@ -33,12 +33,39 @@ public struct StageKind: Sendable {
 
 /// A stage's configuration: decoded strictly from the pipeline file, encoded (every default filled in)
 /// into the resolved plan, whose hash decides whether a run directory may be resumed.
-public protocol StageConfig: Codable, Sendable {}
+public protocol StageConfig: Codable, Sendable {
+    /// The config with its relative paths (models, detection files) made absolute against `base`, the folder
+    /// of the pipeline file. Configs without paths keep the default, which returns `self`.
+    func resolvingPaths(against base: URL) -> Self
+    /// Files and folders whose contents the stage's output depends on (model folders), hashed into the run's
+    /// fingerprint so `resume` refuses changed weights.
+    var dependencies: [String] { get }
+}
+
+extension StageConfig {
+    public func resolvingPaths(against base: URL) -> Self { self }
+    public var dependencies: [String] { [] }
+}
+
+/// `path` made absolute against `base` (unchanged when already absolute; `~/` expands to the home folder).
+public func absolutePath(_ path: String, base: URL) -> String {
+    if path.hasPrefix("/") { return URL(fileURLWithPath: path).standardized.path }
+    if path.hasPrefix("~/") { return URL(fileURLWithPath: NSString(string: path).expandingTildeInPath).standardized.path }
+    return base.appendingPathComponent(path).standardized.path
+}
 
 public enum StageCatalog {
     public static let builtIn: [StageKind] = [
         .typed("filter", summary: "drop images whose objects cover too little of the image; drop small or crowd boxes",
                config: FilterConfig.self, make: { FilterStage(config: $0) }),
+        .typed("attributes", summary: "mark each box easy or hard by whether a detector finds it (DetDiffusion's perception-aware attribute)",
+               config: AttributesConfig.self, make: { AttributesStage(config: $0) }),
+        .typed("generate", summary: "noise-and-denoise each reference into variants with the diffusion model (DiffusionEngine)",
+               config: GenerateConfig.self, make: { GenerateStage(config: $0) }),
+        .typed("label", summary: "label generated images with the Detection-Adapter on the last step's UNet features (fused with generate)",
+               fusesWithInput: true, config: LabelConfig.self, make: { LabelStage(config: $0) }),
+        .typed("confidence", summary: "keep labels scoring at least δ; drop images left without labels",
+               config: ConfidenceConfig.self, make: { ConfidenceStage(config: $0) }),
         .typed("write", summary: "write the items as a COCO or VOC dataset, in shards, with statistics",
                isSink: true, config: WriteConfig.self, make: { WriteStage(config: $0) }),
     ]

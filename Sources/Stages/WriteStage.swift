@@ -180,12 +180,38 @@ public final class WriteStage: SinkStage {
             outputs["devkit"] = root.appendingPathComponent("VOCdevkit").path
         }
         let referenceItems = reference.flatMap(\.items)
+        try writeGenerationExtras(items, referenceItems: referenceItems, root: root, name: name, context: context, outputs: &outputs)
         let referenceSet = DetectionDataset(images: referenceItems.map(\.image), annotations: referenceItems.flatMap(\.annotations),
                                             categories: context.meta.categories)
         let stats = DatasetStatistics(dataset: written, name: name, reference: referenceSet, referenceName: context.meta.name)
         try stats.write(to: root)
         outputs["statistics"] = root.appendingPathComponent("stats.md").path
         return SinkSummary(outputs: outputs, images: written.images.count, annotations: written.annotations.count)
+    }
+
+    /// For generated items: the reference boxes moved into each generated image's frame
+    /// (`annotations/reference_boxes_<name>.json`, COCO; the ground truth for checking label fidelity with
+    /// `dataengine eval`) and `preview.jpg`.
+    func writeGenerationExtras(_ items: [DatasetItem], referenceItems: [DatasetItem], root: URL, name: String,
+                               context: StageContext, outputs: inout [String: String]) throws {
+        guard items.contains(where: { $0.image.provenance != nil }) else { return }
+        if config.format == .coco {
+            let boxes = DetectionDataset(info: context.meta.info, licenses: context.meta.licenses, images: items.map(\.image),
+                                         annotations: items.flatMap { item in (item.referenceAnnotations ?? []).map { a in
+                                             var a = a
+                                             a.score = nil
+                                             return a
+                                         } },
+                                         categories: context.meta.categories)
+            let file = root.appendingPathComponent("annotations/reference_boxes_\(name).json")
+            try COCOWriter.write(boxes, to: file)
+            outputs["reference_boxes"] = file.path
+        }
+        if let sheet = GenerationPreview.render(generated: items, references: referenceItems, categories: context.meta.categories) {
+            let file = root.appendingPathComponent("preview.jpg")
+            try AtomicFile.write(try JPEG.encode(sheet, quality: 90), to: file)
+            outputs["preview"] = file.path
+        }
     }
 
     func checkUniqueIds(_ items: [DatasetItem], context: StageContext) throws {

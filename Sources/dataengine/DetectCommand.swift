@@ -5,6 +5,7 @@ import Diffusion
 import Dispatch
 import Foundation
 import Imaging
+import Stages
 import Tensors
 
 /// `dataengine detect`: the Detection-Adapter in detection-only mode on real images, to COCO results JSON.
@@ -78,15 +79,8 @@ struct DetectCommand: ParsableCommand {
         for (index, job) in jobs.enumerated() {
             do {
                 let decoded = try JPEG.decode(contentsOf: job.url).image
-                let factor = detector.pipeline.vaeScaleFactor
-                let (w, h) = (decoded.width / factor * factor, decoded.height / factor * factor)
-                guard w > 0, h > 0 else { throw ValidationError("\(job.url.path): smaller than \(factor) pixels") }
-                let rgb = (w, h) == (decoded.width, decoded.height) ? decoded : decoded.resized(width: w, height: h)
-                let tensor = Img2ImgResult.imageTensor(rgb: rgb.pixels, width: w, height: h)
                 let noise = DiffusionNoise(seed: DetectionOnlyDetector.noiseSeed(runSeed: seed, imageId: job.id))
-                let (sx, sy) = (Float(decoded.width) / Float(w), Float(decoded.height) / Float(h))
-                for var d in try detector.detect(image: tensor, noise: noise) where d.score >= minScore {
-                    (d.x0, d.x1, d.y0, d.y1) = (d.x0 * sx, d.x1 * sx, d.y0 * sy, d.y1 * sy)
+                for d in try detector.detect(decoded, noise: noise) where d.score >= minScore {
                     results.append((job.id, d))
                 }
             } catch let error as ImagingError {

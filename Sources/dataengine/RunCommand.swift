@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Pipeline
+import Stages
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,6 +39,7 @@ struct RunCommand: ParsableCommand {
                                            options: .init(workers: workers, progress: ProgressReporter(),
                                                           isCancelled: { watcher.isInterrupted }))
         print(report.summary(), terminator: "")
+        if let timings = StageTimings.shared.summary() { print(timings) }
     }
 
     static func freeRunDirectory(for pipeline: String) -> String {
@@ -78,5 +80,6 @@ struct ResumeCommand: ParsableCommand {
                                             options: .init(workers: max(1, workers), progress: ProgressReporter(),
                                                            isCancelled: { watcher.isInterrupted }))
         print(report.summary(), terminator: "")
+        if let timings = StageTimings.shared.summary() { print(timings) }
     }
 }

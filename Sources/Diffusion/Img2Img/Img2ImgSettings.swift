@@ -64,6 +64,8 @@ public struct Img2ImgResult: Sendable {
     public var decoded: Tensor
     /// The taps of the last step's UNet call (conditional element), when asked for.
     public var taps: UNetFeatureTaps?
+    /// Wall-clock seconds by part: text (prompt encoding), encode (VAE), denoise (all steps), decode (VAE).
+    public var seconds: [String: Double] = [:]
 
     /// The image as diffusers' `output_type="pil"` makes it: clamp(decoded / 2 + 0.5, 0, 1) * 255, rounded half
     /// to even; interleaved RGB bytes, row-major.

@@ -90,9 +90,12 @@ public struct StableDiffusionImg2ImgPipeline: Sendable {
 
     private func run<S: DiffusionScheduler>(_ scheduler: inout S, image: Tensor, settings: Img2ImgSettings, noise: DiffusionNoise,
                                             recordSteps: Bool, taps wantTaps: Bool, progress: ((Int, Int) -> Void)?) throws -> Img2ImgResult {
+        var clock = StageClock()
         let cut = try Img2ImgTimesteps.prepare(&scheduler, steps: settings.steps, strength: settings.strength)
         let embeddings = try encodePrompt(settings)
+        clock.lap("text")
         let reference = try referenceLatent(image, noise: noise, useMean: settings.useLatentMean)
+        clock.lap("encode")
         let noised = scheduler.addNoise(original: reference, noise: try noise.tensor(DiffusionNoise.latentKey, shape: reference.shape),
                                         timestep: cut.latentTimestep)
         let cfg = settings.classifierFreeGuidance
@@ -117,9 +120,11 @@ public struct StableDiffusionImg2ImgPipeline: Sendable {
             if recordSteps { steps.append(latents) }
             progress?(i + 1, cut.timesteps.count)
         }
+        clock.lap("denoise")
         let decoded = vae.decode(latents / vae.scalingFactor)
+        clock.lap("decode")
         return Img2ImgResult(timesteps: cut.timesteps, referenceLatent: reference, noised: noised, stepLatents: steps,
-                             finalLatent: latents, decoded: decoded, taps: lastTaps)
+                             finalLatent: latents, decoded: decoded, taps: lastTaps, seconds: clock.laps)
     }
 
     /// Detection-only mode (no sampling loop): the reference latent noised to `timestep`, one UNet call (with

@@ -75,8 +75,13 @@ public struct PipelineFile: Sendable {
         guard !raw.stages.isEmpty else {
             throw ConfigError(file: file, message: "the pipeline has no stages", hint: "add at least a `write` stage; see pipelines/README.md")
         }
+        let stages = raw.stages.map { entry -> StageEntry in
+            var resolved = entry
+            resolved.config = entry.config.resolvingPaths(against: base)
+            return resolved
+        }
         return PipelineFile(name: raw.name ?? defaultName, seed: raw.seed ?? 0, batchSize: raw.batchSize ?? defaultBatchSize,
-                            source: raw.source.resolvingPaths(against: base), stages: raw.stages)
+                            source: raw.source.resolvingPaths(against: base), stages: stages)
     }
 }
 

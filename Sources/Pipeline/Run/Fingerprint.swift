@@ -17,7 +17,41 @@ public struct Fingerprint: Codable, Equatable, Sendable {
         for file in plan.source.annotationFiles where FileManager.default.fileExists(atPath: file) {
             inputs[file] = try ContentHash.ofFile(file)
         }
-        return Fingerprint(plan: planHash.hex, inputs: inputs, images: nil, models: [:])
+        var models: [String: String] = [:]
+        for stage in plan.stages {
+            for path in stage.config.dependencies where models[path] == nil { models[path] = modelHash(path) }
+        }
+        return Fingerprint(plan: planHash.hex, inputs: inputs, images: nil, models: models)
+    }
+
+    /// A model folder's (or file's) fingerprint: every file's relative path, size and modification time, and
+    /// the contents of its small files (configs, vocabularies). Weights are not read in full: gigabytes of SD
+    /// weights would take longer to hash than a resume saves.
+    public static func modelHash(_ path: String) -> String {
+        var hash = ContentHash()
+        let root = URL(fileURLWithPath: path)
+        var files: [String] = []
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            let walker = FileManager.default.enumerator(atPath: path)
+            while let name = walker?.nextObject() as? String { files.append(name) }
+        } else {
+            files = [""]
+        }
+        for name in files.sorted() {
+            let file = name.isEmpty ? root.path : root.appendingPathComponent(name).path
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: file),
+                  attributes[.type] as? FileAttributeType == .typeRegular else { continue }
+            let size = (attributes[.size] as? NSNumber)?.int64Value ?? -1
+            hash.update(name)
+            hash.update("\(size)")
+            if size <= 1 << 20, let bytes = FileManager.default.contents(atPath: file) {
+                hash.update([UInt8](bytes))
+            } else {
+                hash.update("\((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? -1)")
+            }
+        }
+        return hash.hex
     }
 
     /// The per-item files whose size and modification time are hashed: the images, and for VOC each image's

@@ -252,7 +252,7 @@ public final class PipelineRun: @unchecked Sendable {
 
     func context(stage: String, unit: Int, output: URL? = nil) -> StageContext {
         StageContext(runSeed: plan.seed, stageId: stage, meta: loadSummary!.meta, unitIndex: unit, outputDirectory: output,
-                     computeThreads: options.threadsPerUnit, isCancelled: options.isCancelled)
+                     computeThreads: options.threadsPerUnit, workDirectory: directory.work(of: stage), isCancelled: options.isCancelled)
     }
 
     /// `DATAENGINE_UNIT_DELAY_MS`: sleep this long before each unit. Only for testing interruption: it

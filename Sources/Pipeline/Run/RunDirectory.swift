@@ -10,6 +10,7 @@ import Glibc
 ///     fingerprint.json   hashes of plan, inputs, models   lock             held while a process runs it
 ///     checkpoints/       one file per committed unit      output/<stage>/  each write stage's dataset
 ///     report.json/.md    the run report                   log.txt          the log
+///     work/<stage>/      intermediate files of a stage (generated images)
 public final class RunDirectory: @unchecked Sendable {
     public let url: URL
     private var lockDescriptor: Int32 = -1
@@ -26,6 +27,8 @@ public final class RunDirectory: @unchecked Sendable {
     public var logFile: URL { url.appendingPathComponent("log.txt") }
 
     public func output(of stage: String) -> URL { url.appendingPathComponent("output").appendingPathComponent(stage) }
+    /// A stage's intermediate files (generated images before a write stage copies them into a dataset).
+    public func work(of stage: String) -> URL { url.appendingPathComponent("work").appendingPathComponent(stage) }
 
     public var exists: Bool { FileManager.default.fileExists(atPath: planFile.path) }
 

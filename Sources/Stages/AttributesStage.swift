@@ -1,0 +1,143 @@
+import Adapter
+import Datasets
+import Diffusion
+import Foundation
+import Imaging
+import Tensors
+
+public struct AttributesConfig: StageConfig, Equatable {
+    /// A model folder with an `adapter/`: its Detection-Adapter runs in detection-only mode on each image.
+    public var model: String?
+    /// Or a COCO results JSON of any detector (`[{"image_id", "category_id", "bbox", "score"}]`).
+    public var detections: String?
+    /// γ: a prediction counts when its score is above this.
+    public var scoreThreshold: Double = 0.3
+    /// β: ... and its IoU with the ground-truth box (same category) is above this.
+    public var iouThreshold: Double = 0.5
+    /// The UNet timestep of detection-only mode (default: the lower end of the adapter's training range).
+    public var timestep: Int?
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case model, detections, scoreThreshold = "score_threshold", iouThreshold = "iou_threshold", timestep
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = AttributesConfig()
+        model = try c.decodeIfPresent(String.self, forKey: .model)
+        detections = try c.decodeIfPresent(String.self, forKey: .detections)
+        scoreThreshold = try c.decodeIfPresent(Double.self, forKey: .scoreThreshold) ?? d.scoreThreshold
+        iouThreshold = try c.decodeIfPresent(Double.self, forKey: .iouThreshold) ?? d.iouThreshold
+        timestep = try c.decodeIfPresent(Int.self, forKey: .timestep)
+        guard (model == nil) != (detections == nil) else {
+            throw DecodingError.dataCorruptedError(forKey: .model, in: c, debugDescription:
+                "give exactly one detector: `model: FOLDER` (a model with adapter/, e.g. ../models/demo) or `detections: results.json` (COCO results of any detector)")
+        }
+        guard (0...1).contains(scoreThreshold), (0...1).contains(iouThreshold) else {
+            throw DecodingError.dataCorruptedError(forKey: .scoreThreshold, in: c, debugDescription: "score_threshold (γ) and iou_threshold (β) are between 0 and 1 (defaults 0.3 and 0.5)")
+        }
+    }
+
+    public func resolvingPaths(against base: URL) -> AttributesConfig {
+        var copy = self
+        copy.model = model.map { absolutePath($0, base: base) }
+        copy.detections = detections.map { absolutePath($0, base: base) }
+        return copy
+    }
+
+    public var dependencies: [String] { [model, detections].compactMap { $0 } }
+}
+
+/// DetDiffusion's perception-aware attribute: a detector runs on each real reference image, and a ground-truth
+/// box is `easy` when some prediction of its category with score > γ overlaps it with IoU > β, else `hard`.
+/// The detector is the model's adapter in detection-only mode or a COCO results file. Images whose pixels
+/// cannot be read are dropped and counted (only with a model; a results file needs no pixels).
+public final class AttributesStage: Stage {
+    public let config: AttributesConfig
+
+    public init(config: AttributesConfig) { self.config = config }
+
+    public func process(_ input: UnitOutput, context: StageContext) throws -> UnitOutput {
+        var out = UnitOutput()
+        let detector = try config.model.map { folder -> DetectionOnlyDetector in
+            ComputeBudget.apply(threadsPerWorker: context.computeThreads)
+            let cache = ModelCache.shared
+            return try DetectionOnlyDetector(pipeline: try cache.pipeline(folder, stage: context.stageId),
+                                             adapter: try cache.adapter(folder + "/adapter", stage: context.stageId),
+                                             timestep: config.timestep)
+        }
+        let external = try config.detections.map { try ExternalDetections.load($0, stage: context.stageId) }
+        for var item in input.items {
+            if context.isCancelled() { throw CancellationError() }
+            let predictions: [(box: BoundingBox, categoryId: Int, score: Double)]
+            if let detector {
+                do {
+                    let image = try JPEG.decodeFile(atPath: item.sourcePath).image
+                    let noise = DiffusionNoise(seed: DetectionOnlyDetector.noiseSeed(runSeed: context.runSeed, imageId: item.image.id))
+                    predictions = try detector.detect(image, noise: noise).map {
+                        (BoundingBox(x: Double($0.x0), y: Double($0.y0), width: Double($0.width), height: Double($0.height)), $0.categoryId, Double($0.score))
+                    }
+                } catch let error as ImagingError {
+                    out.drop(item, reason: "corrupt-image", message: "\(error)")
+                    out.issues.append(LoadIssue(kind: .corruptImage, file: item.sourcePath, record: item.label, message: "\(error); skipped"))
+                    continue
+                }
+            } else {
+                predictions = external?[item.image.id] ?? []
+            }
+            for i in item.annotations.indices {
+                let box = item.annotations[i]
+                let easy = predictions.contains { p in
+                    p.categoryId == box.categoryId && p.score > config.scoreThreshold && p.box.iou(box.bbox) > config.iouThreshold
+                }
+                item.annotations[i].attribute = easy ? "easy" : "hard"
+                out.count(easy ? "boxes-easy" : "boxes-hard")
+            }
+            out.count("detections", predictions.count)
+            out.items.append(item)
+        }
+        return out
+    }
+}
+
+/// A COCO results file read once per process, by image id.
+enum ExternalDetections {
+    struct Record: Decodable {
+        var image_id: Int
+        var category_id: Int
+        var bbox: [Double]
+        var score: Double
+    }
+
+    typealias ByImage = [Int: [(box: BoundingBox, categoryId: Int, score: Double)]]
+    nonisolated(unsafe) private static var cache: [String: ByImage] = [:]
+    private static let lock = NSLock()
+
+    static func load(_ path: String, stage: String) throws -> ByImage {
+        lock.lock(); defer { lock.unlock() }
+        if let hit = cache[path] { return hit }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw StageError(stage: stage, message: "cannot read the detections file \(path)",
+                             hint: "write it with `dataengine detect --model M --gt instances.json --images DIR --out \(path)` or any detector's COCO results export")
+        }
+        let records: [Record]
+        do {
+            records = try JSONDecoder().decode([Record].self, from: data)
+        } catch {
+            throw StageError(stage: stage, message: "\(path) is not a COCO results list: \(error)",
+                             hint: "expected [{\"image_id\": 1, \"category_id\": 3, \"bbox\": [x, y, w, h], \"score\": 0.9}, ...]")
+        }
+        var byImage: ByImage = [:]
+        for (index, r) in records.enumerated() {
+            guard r.bbox.count == 4 else {
+                throw StageError(stage: stage, message: "\(path): detection #\(index) has a bbox of \(r.bbox.count) numbers",
+                                 hint: "bbox is [x, y, width, height] in pixels")
+            }
+            byImage[r.image_id, default: []].append((BoundingBox(x: r.bbox[0], y: r.bbox[1], width: r.bbox[2], height: r.bbox[3]), r.category_id, r.score))
+        }
+        cache[path] = byImage
+        return byImage
+    }
+}

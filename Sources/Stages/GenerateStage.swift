@@ -1,0 +1,176 @@
+import Datasets
+import Diffusion
+import Foundation
+import Imaging
+import Tensors
+
+public struct GenerateConfig: StageConfig, Equatable {
+    public enum Scheduler: String, Codable, Sendable {
+        case dpmSolverPlusPlus = "dpm-solver++"
+        case ddim
+
+        var engine: SchedulerType { self == .ddim ? .ddim : .dpmSolverMultistep }
+        /// The paper runs DPM-Solver++ for 30 steps; the authors' code DDIM for 50.
+        var defaultSteps: Int { self == .ddim ? 50 : 30 }
+    }
+
+    /// The diffusers model folder (SD 1.x/2.x layout; ../models/demo is the shipped demo model).
+    public var model: String = ""
+    /// Generated variants per reference image.
+    public var variants: Int = 2
+    /// The encode ratio (diffusers' strength) of each variant, drawn uniformly from this range (the paper:
+    /// 0.3-1.0; the authors' code: 0.4-0.8 for photos, 0.7-0.9 for clipart).
+    public var encodeRatio = ValueRange(0.3, 1.0)
+    /// Classifier-free guidance scale, one value or a range to draw from (the paper: 7.5).
+    public var guidance = ValueRange(7.5)
+    /// DDIM's eta, one value or a range (DPM-Solver++ ignores it).
+    public var eta = ValueRange(0)
+    public var scheduler: Scheduler = .dpmSolverPlusPlus
+    /// Steps of the full schedule (default 30 for dpm-solver++, 50 for ddim); about ratio x steps of them run.
+    public var steps: Int?
+    /// The square the reference is resized (short side) and randomly cropped to: SD2-base's native 512 (the
+    /// authors' config; the paper's text says 768, SD2-v's size).
+    public var size: Int = 512
+    /// A reference box cut by the crop is clipped, and dropped when less than this share of it remains.
+    public var minBoxVisible: Double = 0.5
+    public var jpegQuality: Int = 95
+    public var prompt = PromptConfig()
+
+    public init() {}
+
+    public var resolvedSteps: Int { steps ?? scheduler.defaultSteps }
+
+    enum CodingKeys: String, CodingKey {
+        case model, variants, encodeRatio = "encode_ratio", guidance, eta, scheduler, steps, size
+        case minBoxVisible = "min_box_visible", jpegQuality = "jpeg_quality", prompt
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = GenerateConfig()
+        model = try c.decode(String.self, forKey: .model)
+        variants = try c.decodeIfPresent(Int.self, forKey: .variants) ?? d.variants
+        encodeRatio = try c.decodeIfPresent(ValueRange.self, forKey: .encodeRatio) ?? d.encodeRatio
+        guidance = try c.decodeIfPresent(ValueRange.self, forKey: .guidance) ?? d.guidance
+        eta = try c.decodeIfPresent(ValueRange.self, forKey: .eta) ?? d.eta
+        scheduler = try c.decodeIfPresent(Scheduler.self, forKey: .scheduler) ?? d.scheduler
+        steps = try c.decodeIfPresent(Int.self, forKey: .steps)
+        size = try c.decodeIfPresent(Int.self, forKey: .size) ?? d.size
+        minBoxVisible = try c.decodeIfPresent(Double.self, forKey: .minBoxVisible) ?? d.minBoxVisible
+        jpegQuality = try c.decodeIfPresent(Int.self, forKey: .jpegQuality) ?? d.jpegQuality
+        prompt = try c.decodeIfPresent(PromptConfig.self, forKey: .prompt) ?? d.prompt
+        func fail(_ key: CodingKeys, _ message: String) -> DecodingError { .dataCorruptedError(forKey: key, in: c, debugDescription: message) }
+        guard (1..<GeneratedIds.maxVariants).contains(variants) else { throw fail(.variants, "variants is 1...\(GeneratedIds.maxVariants - 1)") }
+        guard encodeRatio.lower > 0, encodeRatio.upper <= 1 else {
+            throw fail(.encodeRatio, "encode_ratio lies in (0, 1]: the share of the schedule that is run (the paper draws from [0.3, 1.0])")
+        }
+        guard guidance.lower >= 0 else { throw fail(.guidance, "guidance is >= 0 (7.5 in the paper; <= 1 turns classifier-free guidance off)") }
+        guard eta.lower >= 0, eta.upper <= 1 else { throw fail(.eta, "eta lies in [0, 1] (0: deterministic DDIM)") }
+        guard (1...1000).contains(resolvedSteps) else { throw fail(.steps, "steps is 1...1000 (30 for dpm-solver++, 50 for ddim)") }
+        guard size >= 8, size % 8 == 0 else { throw fail(.size, "size is a multiple of 8 (the VAE's factor): 512 for SD2-base, 128 for the demo model") }
+        guard (0...1).contains(minBoxVisible) else { throw fail(.minBoxVisible, "min_box_visible is a share between 0 and 1") }
+        guard (1...100).contains(jpegQuality) else { throw fail(.jpegQuality, "jpeg_quality is 1...100") }
+    }
+
+    public func resolvingPaths(against base: URL) -> GenerateConfig {
+        var copy = self
+        copy.model = absolutePath(model, base: base)
+        return copy
+    }
+
+    public var dependencies: [String] { [model] }
+}
+
+/// What generate hands to the fused label stage for each item, in memory (tens of MB at SD2 size, never stored).
+public struct GeneratedFeatures: Sendable {
+    public var taps: UNetFeatureTaps
+    public var modelFolder: String
+}
+
+/// DiffusionEngine's noise-and-denoise. Per reference and variant, from a seed derived from the run seed, the
+/// reference id and the variant: an encode ratio (and guidance, eta) from their ranges, a random square crop,
+/// a prompt, the noise. The engine encodes the crop, noises it to the ratio, denoises with the prompt under
+/// classifier-free guidance, and decodes; the image goes to the stage's work folder, the UNet's feature taps
+/// of the last step go to `label` in memory. The reference's boxes follow the crop into `referenceAnnotations`.
+public final class GenerateStage: Stage {
+    public let config: GenerateConfig
+
+    public init(config: GenerateConfig) { self.config = config }
+
+    public func process(_ input: UnitOutput, context: StageContext) throws -> UnitOutput {
+        var out = UnitOutput()
+        ComputeBudget.apply(threadsPerWorker: context.computeThreads)
+        let pipeline = try ModelCache.shared.pipeline(config.model, stage: context.stageId)
+        guard config.size % pipeline.vaeScaleFactor == 0 else {
+            throw StageError(stage: context.stageId, message: "size \(config.size) is not a multiple of the model's VAE factor \(pipeline.vaeScaleFactor)",
+                             hint: "choose a size divisible by \(pipeline.vaeScaleFactor)")
+        }
+        let work = try context.requireWorkDirectory()
+        let prompts = PromptBuilder(config: config.prompt, categories: context.meta.categories)
+        for reference in input.items {
+            let image: RGBImage
+            do {
+                image = try JPEG.decodeFile(atPath: reference.sourcePath).image
+            } catch let error as ImagingError {
+                out.drop(reference, reason: "corrupt-image", message: "\(error)")
+                out.issues.append(LoadIssue(kind: .corruptImage, file: reference.sourcePath, record: reference.label, message: "\(error); skipped"))
+                continue
+            }
+            for variant in 0..<config.variants {
+                if context.isCancelled() { throw CancellationError() }
+                let (item, features) = try generate(reference, image: image, variant: variant, pipeline: pipeline, prompts: prompts,
+                                                    work: work, context: context)
+                out.transient[out.items.count] = features
+                out.items.append(item)
+            }
+            out.count("references")
+        }
+        out.count("images-generated", out.items.count)
+        return out
+    }
+
+    func generate(_ reference: DatasetItem, image: RGBImage, variant: Int, pipeline: StableDiffusionImg2ImgPipeline,
+                  prompts: PromptBuilder, work: URL, context: StageContext) throws -> (DatasetItem, GeneratedFeatures) {
+        var random = context.random(reference.image.id, variant)
+        let ratio = config.encodeRatio.draw(&random)
+        let guidance = config.guidance.draw(&random)
+        let eta = config.eta.draw(&random)
+        let crop = ReferenceCrop(width: image.width, height: image.height, size: config.size, random: &random)
+        let gid = GeneratedIds.image(reference: reference.image.id, variant: variant)
+        var boxes: [Annotation] = []
+        for a in reference.annotations {
+            guard let box = crop.transform(a.bbox, minVisible: config.minBoxVisible) else { continue }
+            boxes.append(Annotation(id: GeneratedIds.box(reference: reference.image.id, variant: variant, index: boxes.count),
+                                    imageId: gid, categoryId: a.categoryId, bbox: box, isCrowd: a.isCrowd, attribute: a.attribute))
+        }
+        var cropped = reference
+        cropped.annotations = boxes
+        let prompt = try prompts.prompt(for: cropped, size: config.size, random: &random)
+        let noiseSeed = context.seed("noise", reference.image.id, variant)
+        let settings = Img2ImgSettings(prompt: prompt, negativePrompt: config.prompt.negative, strength: ratio, steps: config.resolvedSteps,
+                                       guidanceScale: Float(guidance), scheduler: config.scheduler.engine, eta: eta)
+        let pixels = try crop.apply(to: image)
+        let tensor = Img2ImgResult.imageTensor(rgb: pixels.pixels, width: pixels.width, height: pixels.height)
+        let result = try pipeline(image: tensor, settings: settings, noise: DiffusionNoise(seed: noiseSeed), taps: true)
+        var clock = StageClock()
+        let generated = RGBImage(width: config.size, height: config.size, pixels: result.rgbBytes)
+        let fileName = GeneratedIds.fileName(referenceFileName: reference.image.fileName, variant: variant)
+        let destination = work.appendingPathComponent(fileName)
+        try AtomicFile.write(try JPEG.encode(generated, quality: config.jpegQuality), to: destination)
+        clock.lap("write")
+        StageTimings.shared.add(result.seconds)
+        StageTimings.shared.add(clock.laps)
+        StageTimings.shared.count("generated-images")
+        let tapTimestep = result.timesteps.last ?? 0
+        let provenance = Provenance(referenceImageId: reference.image.id, variant: variant, seed: noiseSeed, encodeRatio: ratio,
+                                    guidance: guidance, scheduler: config.scheduler.rawValue, steps: config.resolvedSteps,
+                                    tapTimestep: tapTimestep, prompt: prompt)
+        let info = ImageInfo(id: gid, fileName: fileName, width: config.size, height: config.size, provenance: provenance)
+        let captions = prompts.config.source == .template || prompts.config.source == .detdiffusion || reference.captions.isEmpty ? [] : [prompt]
+        let item = DatasetItem(image: info, sourcePath: destination.path, annotations: [], captions: captions, referenceAnnotations: boxes)
+        guard let taps = result.taps else {
+            throw StageError(stage: context.stageId, message: "the engine returned no feature taps for \(reference.label)")
+        }
+        return (item, GeneratedFeatures(taps: taps, modelFolder: config.model))
+    }
+}

@@ -1,0 +1,81 @@
+import Adapter
+import Datasets
+import Diffusion
+import Foundation
+
+public struct LabelConfig: StageConfig, Equatable {
+    /// The adapter folder; default: the generating model's `adapter/`.
+    public var adapter: String?
+    /// β: a generated box inherits the attribute of the reference box of its category it overlaps most, when
+    /// that IoU is above this; else its attribute is `unknown`.
+    public var iouThreshold: Double = 0.5
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey { case adapter, iouThreshold = "iou_threshold" }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        adapter = try c.decodeIfPresent(String.self, forKey: .adapter)
+        iouThreshold = try c.decodeIfPresent(Double.self, forKey: .iouThreshold) ?? LabelConfig().iouThreshold
+        guard (0...1).contains(iouThreshold) else {
+            throw DecodingError.dataCorruptedError(forKey: .iouThreshold, in: c, debugDescription: "iou_threshold (β) is between 0 and 1 (default 0.5)")
+        }
+    }
+
+    public func resolvingPaths(against base: URL) -> LabelConfig {
+        var copy = self
+        copy.adapter = adapter.map { absolutePath($0, base: base) }
+        return copy
+    }
+
+    public var dependencies: [String] { adapter.map { [$0] } ?? [] }
+}
+
+/// Labels generated images with the Detection-Adapter on the UNet feature taps of the last denoising step, handed
+/// over in memory by `generate` (the two run fused in one unit). Boxes are in the generated image's pixels, with
+/// the adapter's score and an attribute inherited from the cropped reference boxes.
+public final class LabelStage: Stage {
+    public let config: LabelConfig
+
+    public init(config: LabelConfig) { self.config = config }
+
+    public func process(_ input: UnitOutput, context: StageContext) throws -> UnitOutput {
+        var out = UnitOutput()
+        for (index, var item) in input.items.enumerated() {
+            if context.isCancelled() { throw CancellationError() }
+            guard let features = input.transient[index] as? GeneratedFeatures else {
+                throw StageError(stage: context.stageId, message: "no UNet features for \(item.label)",
+                                 hint: "a `label` stage must come right after a `generate` stage (they run fused)")
+            }
+            let folder = config.adapter ?? features.modelFolder + "/adapter"
+            let adapter = try ModelCache.shared.adapter(folder, stage: context.stageId)
+            if adapter.timestepWarning(features.taps.timestep) != nil { out.count("labels-outside-adapter-timestep-range") }
+            var clock = StageClock()
+            let detections = try adapter.detect(features.taps, height: item.image.height, width: item.image.width)
+            clock.lap("adapter")
+            StageTimings.shared.add(clock.laps)
+            let reference = item.referenceAnnotations ?? []
+            let refId = item.image.provenance?.referenceImageId ?? item.image.id
+            let variant = item.image.provenance?.variant ?? 0
+            item.annotations = detections.prefix(GeneratedIds.maxBoxes).enumerated().map { k, d in
+                let box = BoundingBox(x: Double(d.x0), y: Double(d.y0), width: Double(d.width), height: Double(d.height))
+                return Annotation(id: GeneratedIds.box(reference: refId, variant: variant, index: k), imageId: item.image.id,
+                                  categoryId: d.categoryId, bbox: box, score: Double(d.score),
+                                  attribute: inheritedAttribute(box, categoryId: d.categoryId, reference: reference))
+            }
+            out.count("boxes-labelled", item.annotations.count)
+            out.items.append(item)
+        }
+        return out
+    }
+
+    func inheritedAttribute(_ box: BoundingBox, categoryId: Int, reference: [Annotation]) -> String {
+        var best: (iou: Double, attribute: String?)? = nil
+        for r in reference where r.categoryId == categoryId {
+            let iou = r.bbox.iou(box)
+            if iou > config.iouThreshold, iou > (best?.iou ?? -1) { best = (iou, r.attribute) }
+        }
+        return best?.attribute ?? "unknown"
+    }
+}

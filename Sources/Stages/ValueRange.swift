@@ -1,0 +1,43 @@
+import Datasets
+
+/// A number or a range to draw from uniformly, as a pipeline file writes it: `7.5` or `[0.3, 1.0]`.
+public struct ValueRange: Codable, Hashable, Sendable {
+    public var lower: Double
+    public var upper: Double
+
+    public init(_ value: Double) { (lower, upper) = (value, value) }
+    public init(_ lower: Double, _ upper: Double) { (self.lower, self.upper) = (lower, upper) }
+
+    public var isSingle: Bool { lower == upper }
+
+    /// One draw; a single value consumes no randomness, so adding a range elsewhere never shifts other draws.
+    public func draw(_ random: inout SeededRandom) -> Double {
+        isSingle ? lower : lower + (upper - lower) * random.nextUnit()
+    }
+
+    public init(from decoder: Decoder) throws {
+        if let single = try? decoder.singleValueContainer().decode(Double.self) {
+            self.init(single)
+            return
+        }
+        var c = try decoder.unkeyedContainer()
+        let lower = try c.decode(Double.self)
+        let upper = try c.decode(Double.self)
+        guard c.isAtEnd, lower <= upper else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                                                    debugDescription: "a range is [low, high] with low <= high, or one number"))
+        }
+        self.init(lower, upper)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        if isSingle {
+            var c = encoder.singleValueContainer()
+            try c.encode(lower)
+        } else {
+            var c = encoder.unkeyedContainer()
+            try c.encode(lower)
+            try c.encode(upper)
+        }
+    }
+}

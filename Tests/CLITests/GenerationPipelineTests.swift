@@ -1,0 +1,139 @@
+import Foundation
+import XCTest
+import Datasets
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The generation stages end to end on a tiny model (the sd2-like parity model with a random adapter): attributes,
+/// generate + label (fused), confidence, COCO-DE and VOC-DE writers. Same bytes for 1 and 2 workers and after
+/// SIGKILL + resume; provenance, scores and attributes in the output.
+final class GenerationPipelineTests: XCTestCase {
+    var temp: URL!
+    var pipeline: URL!
+    var model: URL { temp.appendingPathComponent("model") }
+
+    override func setUpWithError() throws {
+        temp = FileManager.default.temporaryDirectory.appendingPathComponent("gen-\(UUID().uuidString)")
+        let root = CLIHarness.repositoryRoot
+        try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
+        let parity = root.appendingPathComponent("Tests/DiffusionTests/Fixtures/parity/sd2-like")
+        for part in ["model_index.json", "scheduler", "text_encoder", "tokenizer", "unet", "vae"] {
+            try FileManager.default.copyItem(at: parity.appendingPathComponent(part), to: model.appendingPathComponent(part))
+        }
+        try FileManager.default.copyItem(at: root.appendingPathComponent("Tests/AdapterTests/Fixtures/detect-sd2-like/adapter"),
+                                         to: model.appendingPathComponent("adapter"))
+        let demo = root.appendingPathComponent("data/demo").path
+        pipeline = temp.appendingPathComponent("tiny-de.yaml")
+        try """
+            seed: 5
+            batch_size: 1
+            source:
+              format: coco
+              instances: \(demo)/coco/annotations/instances_train.json
+              captions: \(demo)/coco/annotations/captions_train.json
+              images: \(demo)/coco/train
+              limit: 3
+            stages:
+              - kind: filter
+                min_object_area: 0.02
+              - kind: attributes
+                model: model
+              - kind: generate
+                model: model
+                variants: 1
+                encode_ratio: [0.5, 1.0]
+                steps: 4
+                size: 32
+              - kind: label
+              - kind: confidence
+                threshold: 0.2
+              - id: coco
+                kind: write
+              - id: voc
+                kind: write
+                input: confidence
+                format: voc
+            """.write(to: pipeline, atomically: true, encoding: .utf8)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: temp) }
+
+    func outputs(_ run: String) -> [String: Data] {
+        CLIHarness.files(under: temp.appendingPathComponent(run).appendingPathComponent("output"))
+    }
+
+    func run(_ name: String, workers: Int) throws -> [String: Data] {
+        let result = try CLIHarness.run(["run", pipeline.path, "--run-dir", temp.appendingPathComponent(name).path, "--workers", "\(workers)"])
+        XCTAssertEqual(result.status, 0, result.stderr + result.stdout)
+        XCTAssertTrue(result.stdout.contains("per generated image"), result.stdout)
+        return outputs(name)
+    }
+
+    func testOneAndTwoWorkersWriteTheSameLabelledDataset() throws {
+        let one = try run("one", workers: 1)
+        XCTAssertEqual(try run("two", workers: 2), one)
+        for file in ["coco/annotations/instances_coco.json", "coco/annotations/reference_boxes_coco.json", "coco/preview.jpg",
+                     "coco/stats.md", "voc/VOCdevkit/VOC2007/ImageSets/Main/trainval.txt"] {
+            XCTAssertNotNil(one[file], "\(file) missing; got \(one.keys.sorted())")
+        }
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: one["coco/annotations/instances_coco.json"]!) as? [String: Any])
+        let images = json["images"] as! [[String: Any]]
+        let annotations = json["annotations"] as! [[String: Any]]
+        XCTAssertFalse(images.isEmpty)
+        for image in images {
+            let id = image["id"] as! Int
+            let reference = image["reference_image_id"] as! Int
+            XCTAssertEqual(id, 1_000_000_000_000 + reference * 1000, "variant 0 of its reference")
+            XCTAssertEqual(image["width"] as? Int, 32)
+            XCTAssertEqual(image["scheduler"] as? String, "dpm-solver++")
+            XCTAssertEqual(image["steps"] as? Int, 4)
+            let ratio = image["encode_ratio"] as! Double
+            XCTAssertTrue((0.5...1.0).contains(ratio), "\(ratio)")
+            XCTAssertFalse((image["prompt"] as! String).isEmpty)
+            XCTAssertNotNil(image["tap_timestep"])
+            XCTAssertTrue((image["file_name"] as! String).hasSuffix("_v000.jpg"))
+        }
+        XCTAssertFalse(annotations.isEmpty, "a random adapter labels something above 0.2")
+        for a in annotations {
+            XCTAssertGreaterThanOrEqual(a["score"] as! Double, 0.2)
+            XCTAssertTrue(["easy", "hard", "unknown"].contains(a["attribute"] as! String))
+        }
+        let voc = String(decoding: one.first { $0.key.hasPrefix("voc/VOCdevkit/VOC2007/Annotations/") }!.value, as: UTF8.self)
+        XCTAssertTrue(voc.contains("<score>") && voc.contains("<attribute>"), voc)
+    }
+
+    func testSIGKILLThenResumeGivesTheSameBytes() throws {
+        let expected = try run("reference", workers: 1)
+        var rng = SeededRandom(seed: 77)
+        var killedMidRun = 0
+        for attempt in 0..<2 {
+            let dir = temp.appendingPathComponent("killed-\(attempt)").path
+            var arguments = ["run", pipeline.path, "--run-dir", dir, "--workers", "2"]
+            for _ in 0..<3 {
+                let (process, _, _) = try CLIHarness.start(arguments, environment: ["DATAENGINE_UNIT_DELAY_MS": "30"])
+                usleep(UInt32(50_000 + rng.next() % 600_000))
+                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                process.waitUntilExit()
+                if process.terminationReason == .uncaughtSignal && !FileManager.default.fileExists(atPath: dir + "/report.json") { killedMidRun += 1 }
+                arguments = FileManager.default.fileExists(atPath: dir + "/plan.json") ? ["resume", dir, "--workers", "\(1 + attempt % 2)"]
+                    : ["run", pipeline.path, "--run-dir", dir, "--workers", "2"]
+            }
+            let finish = try CLIHarness.run(FileManager.default.fileExists(atPath: dir + "/plan.json") ? ["resume", dir] : ["run", pipeline.path, "--run-dir", dir])
+            XCTAssertEqual(finish.status, 0, finish.stderr)
+            let got = outputs("killed-\(attempt)")
+            XCTAssertEqual(Set(got.keys), Set(expected.keys), "attempt \(attempt): files differ")
+            for (path, bytes) in expected where got[path] != bytes { XCTFail("attempt \(attempt): \(path) differs after kill and resume") }
+        }
+        XCTAssertGreaterThanOrEqual(killedMidRun, 3, "most kills must land while the run is in progress, or the test proves nothing")
+    }
+
+    func testValidateNamesAMissingModel() throws {
+        let text = try String(contentsOf: pipeline, encoding: .utf8).replacingOccurrences(of: "model: model", with: "model: nowhere")
+        let bad = temp.appendingPathComponent("bad.yaml")
+        try text.write(to: bad, atomically: true, encoding: .utf8)
+        let result = try CLIHarness.run(["run", bad.path, "--run-dir", temp.appendingPathComponent("bad").path])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("nowhere") && result.stderr.contains("does not exist"), result.stderr)
+    }
+}
