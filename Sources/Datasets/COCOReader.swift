@@ -91,7 +91,7 @@ public enum COCOReader {
     }
 
     /// Reads a whole file into one buffer (one allocation of exactly its size).
-    static func readFile(_ url: URL) throws -> [UInt8] {
+    public static func readFile(_ url: URL) throws -> [UInt8] {
         let path = url.path
         func failure(_ operation: String, _ code: Int32) -> DatasetError {
             var hint = "check the path"

@@ -18,8 +18,19 @@ public struct SourceConfig: Codable, Sendable, Equatable {
     public var classes: [String]?
     /// Take only the first N images (in file order): for trial runs.
     public var limit: Int?
+    /// Scale-out: `"i/n"` keeps the images whose position in the file is i modulo n, so n machines each run one
+    /// shard of the same pipeline (generated ids derive from reference ids, so the outputs never collide).
+    public var shard: String?
 
-    enum CodingKeys: String, CodingKey { case format, name, instances, captions, images, devkit, splits, classes, limit }
+    enum CodingKeys: String, CodingKey { case format, name, instances, captions, images, devkit, splits, classes, limit, shard }
+
+    /// The parsed `shard` (index, count), nil when not set.
+    public var shardParts: (index: Int, count: Int)? {
+        guard let shard else { return nil }
+        let parts = shard.split(separator: "/")
+        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, (0..<n).contains(i) else { return nil }
+        return (i, n)
+    }
 
     public init(format: Format, name: String? = nil, instances: String? = nil, captions: String? = nil, images: String? = nil,
                 devkit: String? = nil, splits: [String]? = nil, classes: [String]? = nil, limit: Int? = nil) {
@@ -45,6 +56,7 @@ public struct SourceConfig: Codable, Sendable, Equatable {
         splits = try c.decodeIfPresent([String].self, forKey: .splits)
         classes = try c.decodeIfPresent([String].self, forKey: .classes)
         limit = try c.decodeIfPresent(Int.self, forKey: .limit)
+        shard = try c.decodeIfPresent(String.self, forKey: .shard)
         func wrong(_ key: CodingKeys, _ why: String) -> DecodingError {
             DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: why)
         }
@@ -60,6 +72,7 @@ public struct SourceConfig: Codable, Sendable, Equatable {
             if classes == nil { classes = VOCReader.defaultClasses }
         }
         if let limit, limit <= 0 { throw wrong(.limit, "limit must be a positive number of images") }
+        if shard != nil && shardParts == nil { throw wrong(.shard, "shard is \"i/n\" with 0 <= i < n, e.g. \"0/16\" for the first of 16 machines") }
     }
 
     /// The same config with relative paths made absolute against `base` (the pipeline file's folder).
@@ -118,6 +131,9 @@ public enum LoadStage {
             imageRoot = config.devkit!
         }
         var images = dataset.images
+        if let (index, count) = config.shardParts {
+            images = images.enumerated().filter { $0.offset % count == index }.map(\.element)
+        }
         if let limit = config.limit, images.count > limit { images = Array(images.prefix(limit)) }
         let boxes = dataset.annotationsByImage()
         let captions = dataset.captionsByImage()

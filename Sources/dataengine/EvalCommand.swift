@@ -12,12 +12,15 @@ struct EvalCommand: ParsableCommand {
             the list a detector writes for COCO evaluation:
               [{"image_id": 1, "category_id": 3, "bbox": [x, y, w, h], "score": 0.9}, ...]
             Prints pycocotools' 12 summary lines (same layout, same numbers: docs/datasets.md) and AP per \
-            category; --json FILE writes them too. Numbers are -1 where undefined (no ground truth box in that \
+            category; --json FILE writes them too. --pred may also be a COCO instances file whose annotations carry \
+            a `score` (a generated dataset: labels against `reference_boxes_<name>.json`, its label fidelity). Numbers are -1 where undefined (no ground truth box in that \
             size range). Every detection must name an image and a category of --gt; an empty list scores 0.
 
             Examples:
               dataengine eval --gt instances_val2017.json --pred detections_val2017.json
               dataengine eval --gt instances_val.json --pred results.json --json eval.json
+              dataengine eval --gt runs/demo/output/demo_de/annotations/reference_boxes_demo_de.json \\
+                --pred runs/demo/output/demo_de/annotations/instances_demo_de.json
             """)
 
     @Option(help: "The ground truth: a COCO instances JSON file.")
@@ -31,7 +34,7 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         let groundTruth = try COCOReader.loadGroundTruth(instances: URL(fileURLWithPath: gt))
-        let detections = try COCOResultsReader.load(URL(fileURLWithPath: pred), groundTruth: groundTruth)
+        let detections = try loadDetections(groundTruth: groundTruth)
         let evaluation = COCOEvaluator.evaluate(groundTruth: groundTruth, detections: detections)
         let summary = COCOEvalSummary(evaluation, categories: groundTruth.categories)
 
@@ -55,6 +58,25 @@ struct EvalCommand: ParsableCommand {
             try AtomicFile.write(bytes, to: URL(fileURLWithPath: json))
             note("wrote \(json)")
         }
+    }
+
+    /// A results list, or the scored annotations of an instances file (its images must be --gt's).
+    func loadDetections(groundTruth: DetectionDataset) throws -> [COCODetection] {
+        let url = URL(fileURLWithPath: pred)
+        let bytes = try COCOReader.readFile(url)
+        guard bytes.first(where: { ![9, 10, 13, 32].contains($0) }) == UInt8(ascii: "{") else {
+            return try COCOResultsReader.decode(bytes, file: pred, groundTruth: groundTruth)
+        }
+        let labelled = try COCOReader.load(instances: url)
+        let images = Set(groundTruth.images.map(\.id))
+        let unknown = labelled.images.filter { !images.contains($0.id) }
+        if let first = unknown.first {
+            throw ValidationError("\(pred): image \(first.id) (\(first.fileName)) is not in \(gt) (\(unknown.count) such images); "
+                                  + "compare a generated dataset with its own reference_boxes file")
+        }
+        let unscored = labelled.annotations.filter { $0.score == nil }.count
+        if unscored > 0 { note("\(unscored) annotation(s) of \(pred) have no score; counted with score 1") }
+        return labelled.annotations.map { COCODetection(imageId: $0.imageId, categoryId: $0.categoryId, bbox: $0.bbox, score: $0.score ?? 1) }
     }
 
     func note(_ text: String) {

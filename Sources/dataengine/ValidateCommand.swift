@@ -1,24 +1,46 @@
+import Adapter
 import ArgumentParser
-import Foundation
 import Datasets
+import Diffusion
+import Foundation
+import Imaging
 import Pipeline
 import Stages
+import Tensors
 
 struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
-        abstract: "Check a pipeline file and the data it names; print the resolved plan. Runs nothing.",
+        abstract: "Check a pipeline file and the data it names; print the resolved plan and what a run will cost. Runs nothing.",
         discussion: """
             Checks the YAML strictly (unknown keys, wrong types, missing values are errors with line and
             column), builds the stage graph, reads the source annotations and checks that every image file
             exists, then prints the plan with every default filled in and what the source holds.
 
-            Example:
-              dataengine validate pipelines/demo-voc-to-coco.yaml
+            For a pipeline that generates, it loads the model and times one UNet call, one VAE encode and one
+            VAE decode at the pipeline's size on this machine, and prints the expected time per generated image
+            and for the whole run (an upper bound: before filtering). It warns when the last denoising step's
+            timestep lies outside the range the adapter was trained at. --preflight N runs the adapter in
+            detection-only mode on the first N reference images and prints its AP against their ground truth,
+            so a poor adapter shows before days are spent.
+
+            Examples:
+              dataengine validate pipelines/demo.yaml
+              dataengine validate pipelines/coco-de.yaml --preflight 50
+              dataengine validate pipelines/voc-de.yaml --no-estimate
             """)
 
     @Argument(help: "The pipeline file (YAML).")
     var pipeline: String
+
+    @Flag(help: "Skip loading the model and timing it.")
+    var noEstimate = false
+
+    @Option(help: "Detection-only AP of the adapter on this many reference images (0: skip).")
+    var preflight: Int = 0
+
+    @Option(help: "Workers the run will use (for the estimate; default: the number of cores).")
+    var workers: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func run() throws {
         let file = try PipelineFile.load(path: pipeline)
@@ -41,6 +63,75 @@ struct ValidateCommand: ParsableCommand {
             for issue in source.issues.prefix(10) { print("  - \(issue.file), \(issue.record): \(issue.message)") }
             if source.issues.count > 10 { print("  - … \(source.issues.count - 10) more") }
         }
+        for stage in plan.stages {
+            for path in stage.config.dependencies where !FileManager.default.fileExists(atPath: path) {
+                throw ValidationError("stage `\(stage.id)`: \(path) does not exist. See data/README.md for where models and detection files go.")
+            }
+        }
+        let generators = plan.stages.compactMap { stage in (stage.config as? GenerateConfig).map { (stage.id, $0) } }
+        if !noEstimate {
+            for (id, config) in generators { try estimate(id: id, config: config, references: source.items.count, plan: plan) }
+        }
+        if preflight > 0 { try runPreflight(plan: plan, source: source) }
         print("OK: \(pipeline) is valid")
+    }
+
+    func estimate(id: String, config: GenerateConfig, references: Int, plan: ResolvedPlan) throws {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let threads = ComputeBudget.threadsPerWorker(workers: workers, cores: cores)
+        FileHandle.standardError.write(Data("timing one UNet call, one VAE encode and decode of \(config.model) at \(config.size)x\(config.size)...\n".utf8))
+        let e = try GenerationEstimate.measure(config, threads: threads)
+        let images = references * config.variants
+        let perImage = e.secondsPerImage
+        let wall = perImage * Double(images) / Double(max(1, workers))
+        print("# Cost of stage `\(id)` on this machine (\(cores) cores, \(workers) workers x \(threads) threads)")
+        print(String(format: "UNet call %.2f s, VAE encode %.2f s, decode %.2f s; %.0f denoising steps on average", e.unetSeconds, e.encodeSeconds, e.decodeSeconds, e.meanSteps))
+        print(String(format: "per generated image: about %.1f s of one worker", perImage))
+        print("at most \(images) images (\(references) references x \(config.variants) variants, before filtering): about "
+              + GenerationEstimate.duration(wall) + String(format: " here, %.1f CPU-hours", perImage * Double(threads) * Double(images) / 3600))
+        if wall > 7 * 86400 {
+            print("that is more than a week on one machine: split the source over n machines with `source: {shard: \"i/n\"}` "
+                  + "(each runs one shard; ids never collide), or use a GPU implementation for the diffusion part")
+        }
+        let timesteps = try GenerationEstimate.lastTimesteps(config)
+        let adapterFolder = (plan.stages.first { ($0.config as? LabelConfig) != nil }?.config as? LabelConfig)?.adapter ?? config.model + "/adapter"
+        if FileManager.default.fileExists(atPath: adapterFolder) {
+            let adapter = try ModelCache.shared.adapter(adapterFolder, stage: "label")
+            print("labels come from the last step at t = \(Set(timesteps).sorted().map(String.init).joined(separator: " ... ")); the adapter was trained at t in \(adapter.config.timestepRange.lowerBound)...\(adapter.config.timestepRange.upperBound)")
+            for t in Set(timesteps).sorted() {
+                if let warning = adapter.timestepWarning(Float(t)) { print("warning: \(warning)") }
+            }
+        }
+    }
+
+    func runPreflight(plan: ResolvedPlan, source: LoadedSource) throws {
+        let folder = plan.stages.compactMap { ($0.config as? AttributesConfig)?.model ?? ($0.config as? GenerateConfig)?.model }.first
+        guard let folder else { throw ValidationError("--preflight needs a stage with a model (attributes or generate)") }
+        ComputeBudget.apply(threadsPerWorker: ProcessInfo.processInfo.activeProcessorCount)
+        let detector = try DetectionOnlyDetector(pipeline: try ModelCache.shared.pipeline(folder, stage: "preflight"),
+                                                 adapter: try ModelCache.shared.adapter(folder + "/adapter", stage: "preflight"))
+        let items = Array(source.items.prefix(preflight))
+        var detections: [COCODetection] = []
+        let start = Date()
+        for (i, item) in items.enumerated() {
+            let image = try JPEG.decodeFile(atPath: item.sourcePath).image
+            let noise = DiffusionNoise(seed: DetectionOnlyDetector.noiseSeed(runSeed: plan.seed, imageId: item.image.id))
+            for d in try detector.detect(image, noise: noise) {
+                detections.append(COCODetection(imageId: item.image.id, categoryId: d.categoryId,
+                                                bbox: BoundingBox(x: Double(d.x0), y: Double(d.y0), width: Double(d.width), height: Double(d.height)),
+                                                score: Double(d.score)))
+            }
+            let elapsed = Date().timeIntervalSince(start)
+            FileHandle.standardError.write(Data(String(format: "preflight %d/%d images, ETA %.0f s\n", i + 1, items.count,
+                                                        elapsed / Double(i + 1) * Double(items.count - i - 1)).utf8))
+        }
+        let gt = DetectionDataset(images: items.map(\.image), annotations: items.flatMap(\.annotations), categories: source.meta.categories)
+        let summary = COCOEvalSummary(COCOEvaluator.evaluate(groundTruth: gt, detections: detections), categories: source.meta.categories)
+        print("# Preflight: the adapter in detection-only mode on \(items.count) reference images (t = \(detector.timestep))")
+        for line in summary.lines.prefix(3) { print(line) }
+        let ap50 = summary.stats[1].value
+        if ap50 < 0.3 {
+            print("warning: AP50 \(String(format: "%.3f", ap50)) is low: labels of generated images will be poor; train the adapter longer or on this data (tools/train_adapter.py, docs/adapter.md)")
+        }
     }
 }

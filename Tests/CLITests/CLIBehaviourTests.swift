@@ -52,7 +52,7 @@ final class CLIBehaviourTests: XCTestCase {
     }
 
     func testValidatePrintsTheResolvedPlanForTheShippedPipelines() throws {
-        for name in ["demo", "demo-voc-to-coco"] {
+        for name in ["demo-filter", "demo-voc-to-coco"] {
             let path = CLIHarness.repositoryRoot.appendingPathComponent("pipelines/\(name).yaml").path
             let result = try CLIHarness.run(["validate", path])
             XCTAssertEqual(result.status, 0, result.stderr)
@@ -60,7 +60,7 @@ final class CLIBehaviourTests: XCTestCase {
             XCTAssertTrue(result.stdout.contains("batch_size"), result.stdout)
             XCTAssertTrue(result.stdout.contains("images: "), result.stdout)
         }
-        let demo = try CLIHarness.run(["validate", CLIHarness.repositoryRoot.appendingPathComponent("pipelines/demo.yaml").path])
+        let demo = try CLIHarness.run(["validate", CLIHarness.repositoryRoot.appendingPathComponent("pipelines/demo-filter.yaml").path])
         XCTAssertTrue(demo.stdout.contains("drop_crowd: false"), "defaults are filled in:\n\(demo.stdout)")
     }
 

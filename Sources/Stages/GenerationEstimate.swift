@@ -1,0 +1,70 @@
+import Adapter
+import Diffusion
+import Foundation
+import Tensors
+
+/// What one generated image costs on this machine, measured before a long run: one UNet call at the pipeline's
+/// latent size (batch 2 with guidance), one VAE encode and one VAE decode, combined with the expected number of
+/// denoising steps (mean encode ratio x steps).
+public struct GenerationEstimate: Sendable {
+    public var unetSeconds: Double
+    public var encodeSeconds: Double
+    public var decodeSeconds: Double
+    public var meanSteps: Double
+    public var threads: Int
+
+    public var secondsPerImage: Double { encodeSeconds + decodeSeconds + meanSteps * unetSeconds }
+
+    /// Times the parts with `threads` threads (the compute budget of one worker).
+    public static func measure(_ config: GenerateConfig, threads: Int) throws -> GenerationEstimate {
+        ComputeBudget.apply(threadsPerWorker: threads)
+        let pipeline = try ModelCache.shared.pipeline(config.model, stage: "generate")
+        let f = pipeline.vaeScaleFactor
+        let side = config.size / f
+        let batch = config.guidance.upper > 1 ? 2 : 1
+        let latent = Tensor(shape: [batch, pipeline.unet.config.inChannels, side, side],
+                            scalars: (0..<(batch * pipeline.unet.config.inChannels * side * side)).map { Float(($0 % 17) - 8) / 8 })
+        let context = Tensor(shape: [batch, 77, pipeline.textEncoder.config.hiddenSize],
+                             scalars: [Float](repeating: 0.01, count: batch * 77 * pipeline.textEncoder.config.hiddenSize))
+        var clock = StageClock()
+        _ = pipeline.unet.forward(latent, timesteps: [500], encoderHiddenStates: context, tapBatchIndex: nil)
+        clock.lap("unet")
+        let image = Tensor(shape: [1, 3, config.size, config.size], scalars: [Float](repeating: 0.1, count: 3 * config.size * config.size))
+        let posterior = pipeline.vae.encode(image)
+        clock.lap("encode")
+        _ = pipeline.vae.decode(posterior.mean)
+        clock.lap("decode")
+        let meanRatio = (config.encodeRatio.lower + config.encodeRatio.upper) / 2
+        return GenerationEstimate(unetSeconds: clock.laps["unet"]!, encodeSeconds: clock.laps["encode"]!, decodeSeconds: clock.laps["decode"]!,
+                                  meanSteps: max(1, (meanRatio * Double(config.resolvedSteps)).rounded()), threads: threads)
+    }
+
+    /// The UNet timesteps at which the last denoising step runs, for the lowest and highest encode ratio: the taps'
+    /// timestep the adapter will see.
+    public static func lastTimesteps(_ config: GenerateConfig) throws -> [Int] {
+        let pipeline = try ModelCache.shared.pipeline(config.model, stage: "generate")
+        let settings = Img2ImgSettings(prompt: "", steps: config.resolvedSteps, scheduler: config.scheduler.engine)
+        let schedulerConfig = try pipeline.schedulerConfig(settings)
+        return try [config.encodeRatio.lower, config.encodeRatio.upper].map { ratio in
+            switch config.scheduler.engine {
+            case .ddim:
+                var s = DDIMScheduler(config: schedulerConfig)
+                return try Img2ImgTimesteps.prepare(&s, steps: config.resolvedSteps, strength: ratio).timesteps.last ?? 0
+            case .dpmSolverMultistep:
+                var s = DPMSolverMultistepScheduler(config: schedulerConfig)
+                return try Img2ImgTimesteps.prepare(&s, steps: config.resolvedSteps, strength: ratio).timesteps.last ?? 0
+            }
+        }
+    }
+
+    /// "3 h 20 min", "12 days", "4.1 years".
+    public static func duration(_ seconds: Double) -> String {
+        switch seconds {
+        case ..<120: return String(format: "%.0f s", seconds)
+        case ..<7200: return String(format: "%.0f min", seconds / 60)
+        case ..<(3 * 86400): return String(format: "%.1f h", seconds / 3600)
+        case ..<(2 * 365 * 86400): return String(format: "%.0f days", seconds / 86400)
+        default: return String(format: "%.1f years", seconds / (365 * 86400))
+        }
+    }
+}
