@@ -11,6 +11,9 @@ public struct DatasetItem: Codable, Hashable, Sendable {
     /// Generated items: the reference's boxes (with their attributes) moved into the generated image's frame,
     /// the ground truth that labels are compared with. Nil for real items.
     public var referenceAnnotations: [Annotation]?
+    /// Generated items: the reference item they were made from, as `generate` saw it, so later stages (category
+    /// quotas) can make more variants of it. Nil for real items.
+    public var reference: ReferenceSnapshot?
 
     public init(image: ImageInfo, sourcePath: String, annotations: [Annotation], captions: [String] = [],
                 referenceAnnotations: [Annotation]? = nil) {
@@ -23,6 +26,23 @@ public struct DatasetItem: Codable, Hashable, Sendable {
 
     /// How a person finds this item in the input: "image 42 (000000000042.jpg)".
     public var label: String { "image \(image.id) (\(image.fileName))" }
+}
+
+/// A reference item as a generated item remembers it (DatasetItem cannot hold itself).
+public struct ReferenceSnapshot: Codable, Hashable, Sendable {
+    public var image: ImageInfo
+    public var sourcePath: String
+    public var annotations: [Annotation]
+    public var captions: [String]
+
+    public init(_ item: DatasetItem) {
+        image = item.image
+        sourcePath = item.sourcePath
+        annotations = item.annotations
+        captions = item.captions
+    }
+
+    public var item: DatasetItem { DatasetItem(image: image, sourcePath: sourcePath, annotations: annotations, captions: captions) }
 }
 
 /// What a dataset says about itself, beside its items: shared by every unit of a run.

@@ -98,6 +98,11 @@ public final class GenerateStage: Stage {
     public init(config: GenerateConfig) { self.config = config }
 
     public func process(_ input: UnitOutput, context: StageContext) throws -> UnitOutput {
+        try process(input, variants: 0..<config.variants, context: context)
+    }
+
+    /// Generates the given variants of every input item (category quotas ask for variants after the planned ones).
+    public func process(_ input: UnitOutput, variants: Range<Int>, context: StageContext) throws -> UnitOutput {
         var out = UnitOutput()
         ComputeBudget.apply(threadsPerWorker: context.computeThreads)
         let pipeline = try ModelCache.shared.pipeline(config.model, stage: context.stageId)
@@ -116,7 +121,7 @@ public final class GenerateStage: Stage {
                 out.issues.append(LoadIssue(kind: .corruptImage, file: reference.sourcePath, record: reference.label, message: "\(error); skipped"))
                 continue
             }
-            for variant in 0..<config.variants {
+            for variant in variants {
                 if context.isCancelled() { throw CancellationError() }
                 let (item, features) = try generate(reference, image: image, variant: variant, pipeline: pipeline, prompts: prompts,
                                                     work: work, context: context)
@@ -167,7 +172,8 @@ public final class GenerateStage: Stage {
                                     tapTimestep: tapTimestep, prompt: prompt)
         let info = ImageInfo(id: gid, fileName: fileName, width: config.size, height: config.size, provenance: provenance)
         let captions = prompts.config.source == .template || prompts.config.source == .detdiffusion || reference.captions.isEmpty ? [] : [prompt]
-        let item = DatasetItem(image: info, sourcePath: destination.path, annotations: [], captions: captions, referenceAnnotations: boxes)
+        var item = DatasetItem(image: info, sourcePath: destination.path, annotations: [], captions: captions, referenceAnnotations: boxes)
+        item.reference = ReferenceSnapshot(reference)
         guard let taps = result.taps else {
             throw StageError(stage: context.stageId, message: "the engine returned no feature taps for \(reference.label)")
         }

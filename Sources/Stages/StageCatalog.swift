@@ -40,11 +40,16 @@ public protocol StageConfig: Codable, Sendable {
     /// Files and folders whose contents the stage's output depends on (model folders), hashed into the run's
     /// fingerprint so `resume` refuses changed weights.
     var dependencies: [String] { get }
+    /// The config with what it takes from earlier stages filled in (`quota` copies the settings of the
+    /// generate, label and confidence stages it names). `earlier` maps ids to configs, in file order. Throws a
+    /// message for the user when a named stage is missing or of the wrong kind.
+    func linking(earlier: [(id: String, config: any StageConfig)]) throws -> Self
 }
 
 extension StageConfig {
     public func resolvingPaths(against base: URL) -> Self { self }
     public var dependencies: [String] { [] }
+    public func linking(earlier: [(id: String, config: any StageConfig)]) throws -> Self { self }
 }
 
 /// `path` made absolute against `base` (unchanged when already absolute; `~/` expands to the home folder).
@@ -66,6 +71,8 @@ public enum StageCatalog {
                fusesWithInput: true, config: LabelConfig.self, make: { LabelStage(config: $0) }),
         .typed("confidence", summary: "keep labels scoring at least δ; drop images left without labels",
                config: ConfidenceConfig.self, make: { ConfidenceStage(config: $0) }),
+        .typed("quota", summary: "generate more variants of references with categories below a minimum count (the paper's annotation lower bound)",
+               config: QuotaConfig.self, make: { QuotaStage(config: $0) }),
         .typed("write", summary: "write the items as a COCO or VOC dataset, in shards, with statistics",
                isSink: true, config: WriteConfig.self, make: { WriteStage(config: $0) }),
     ]

@@ -128,6 +128,37 @@ final class GenerationPipelineTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(killedMidRun, 3, "most kills must land while the run is in progress, or the test proves nothing")
     }
 
+    func testQuotaRoundsAddVariantsForCategoriesBelowTheMinimum() throws {
+        let text = try String(contentsOf: pipeline, encoding: .utf8).replacingOccurrences(of: """
+              - id: coco
+                kind: write
+            """, with: """
+              - kind: quota
+                min_instances_per_category: 100000
+                max_variants_per_image: 3
+              - id: coco
+                kind: write
+            """).replacingOccurrences(of: "input: confidence", with: "input: quota")
+        pipeline = temp.appendingPathComponent("quota.yaml")
+        try text.write(to: pipeline, atomically: true, encoding: .utf8)
+        let one = try run("quota-one", workers: 1)
+        XCTAssertEqual(try run("quota-two", workers: 2), one, "quota rounds are deterministic")
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: one["coco/annotations/instances_coco.json"]!) as? [String: Any])
+        let variants = (json["images"] as! [[String: Any]]).map { $0["variant"] as! Int }
+        XCTAssertEqual(Set(variants), [0, 1, 2], "two rounds after the planned variant 0, up to max_variants_per_image")
+        let report = try String(contentsOf: temp.appendingPathComponent("quota-one/report.md"), encoding: .utf8)
+        XCTAssertTrue(report.contains("quota-rounds"), report)
+    }
+
+    func testQuotaNamesAMissingStage() throws {
+        let text = try String(contentsOf: pipeline, encoding: .utf8).replacingOccurrences(of: "  - kind: confidence\n    threshold: 0.2\n", with: "  - kind: quota\n    min_instances_per_category: 5\n")
+        let bad = temp.appendingPathComponent("badquota.yaml")
+        try text.write(to: bad, atomically: true, encoding: .utf8)
+        let result = try CLIHarness.run(["validate", bad.path, "--no-estimate"])
+        XCTAssertEqual(result.status, 2, result.stderr)
+        XCTAssertTrue(result.stderr.contains("confidence"), result.stderr)
+    }
+
     func testValidateNamesAMissingModel() throws {
         let text = try String(contentsOf: pipeline, encoding: .utf8).replacingOccurrences(of: "model: model", with: "model: nowhere")
         let bad = temp.appendingPathComponent("bad.yaml")

@@ -75,10 +75,16 @@ public struct PipelineFile: Sendable {
         guard !raw.stages.isEmpty else {
             throw ConfigError(file: file, message: "the pipeline has no stages", hint: "add at least a `write` stage; see pipelines/README.md")
         }
-        let stages = raw.stages.map { entry -> StageEntry in
+        var stages: [StageEntry] = []
+        for entry in raw.stages {
             var resolved = entry
             resolved.config = entry.config.resolvingPaths(against: base)
-            return resolved
+            do {
+                resolved.config = try resolved.config.linking(earlier: stages.map { ($0.id, $0.config) })
+            } catch {
+                throw ConfigError(file: file, line: entry.line, message: "stage `\(entry.id)`: \(error)", hint: "see pipelines/README.md")
+            }
+            stages.append(resolved)
         }
         return PipelineFile(name: raw.name ?? defaultName, seed: raw.seed ?? 0, batchSize: raw.batchSize ?? defaultBatchSize,
                             source: raw.source.resolvingPaths(against: base), stages: stages)

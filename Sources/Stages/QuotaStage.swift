@@ -1,0 +1,136 @@
+import Datasets
+import Foundation
+
+public struct QuotaConfig: StageConfig, Equatable {
+    /// The annotation lower bound: every category should reach this many kept labels.
+    public var minInstancesPerCategory: Int = 0
+    /// A reference gets at most this many variants in all (the planned ones included).
+    public var maxVariantsPerImage: Int = 4
+    /// The ids of the stages whose settings the extra rounds reuse.
+    public var generate: String = "generate"
+    public var label: String = "label"
+    public var confidence: String = "confidence"
+    /// Filled in from those stages when the pipeline is read (and so part of the plan's hash).
+    public var generateConfig: GenerateConfig?
+    public var labelConfig: LabelConfig?
+    public var confidenceConfig: ConfidenceConfig?
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case minInstancesPerCategory = "min_instances_per_category", maxVariantsPerImage = "max_variants_per_image"
+        case generate, label, confidence
+        case generateConfig = "generate_config", labelConfig = "label_config", confidenceConfig = "confidence_config"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = QuotaConfig()
+        minInstancesPerCategory = try c.decode(Int.self, forKey: .minInstancesPerCategory)
+        maxVariantsPerImage = try c.decodeIfPresent(Int.self, forKey: .maxVariantsPerImage) ?? d.maxVariantsPerImage
+        generate = try c.decodeIfPresent(String.self, forKey: .generate) ?? d.generate
+        label = try c.decodeIfPresent(String.self, forKey: .label) ?? d.label
+        confidence = try c.decodeIfPresent(String.self, forKey: .confidence) ?? d.confidence
+        guard minInstancesPerCategory >= 1 else {
+            throw DecodingError.dataCorruptedError(forKey: .minInstancesPerCategory, in: c, debugDescription: "min_instances_per_category is at least 1")
+        }
+        guard (1..<GeneratedIds.maxVariants).contains(maxVariantsPerImage) else {
+            throw DecodingError.dataCorruptedError(forKey: .maxVariantsPerImage, in: c, debugDescription: "max_variants_per_image is 1...\(GeneratedIds.maxVariants - 1)")
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(minInstancesPerCategory, forKey: .minInstancesPerCategory)
+        try c.encode(maxVariantsPerImage, forKey: .maxVariantsPerImage)
+        try c.encode(generate, forKey: .generate)
+        try c.encode(label, forKey: .label)
+        try c.encode(confidence, forKey: .confidence)
+        try c.encodeIfPresent(generateConfig, forKey: .generateConfig)
+        try c.encodeIfPresent(labelConfig, forKey: .labelConfig)
+        try c.encodeIfPresent(confidenceConfig, forKey: .confidenceConfig)
+    }
+
+    struct LinkError: Error, CustomStringConvertible { var description: String }
+
+    public func linking(earlier: [(id: String, config: any StageConfig)]) throws -> QuotaConfig {
+        func find<T>(_ id: String, _ kind: String, _ type: T.Type) throws -> T {
+            guard let entry = earlier.last(where: { $0.id == id }) else {
+                throw LinkError(description: "names `\(id)` as its \(kind) stage, but no earlier stage has that id (set `\(kind): <id>`)")
+            }
+            guard let config = entry.config as? T else {
+                throw LinkError(description: "`\(id)` is not a \(kind) stage (set `\(kind): <id>` to the right one)")
+            }
+            return config
+        }
+        var copy = self
+        copy.generateConfig = try find(generate, "generate", GenerateConfig.self)
+        copy.labelConfig = try find(label, "label", LabelConfig.self)
+        copy.confidenceConfig = try find(confidence, "confidence", ConfidenceConfig.self)
+        guard maxVariantsPerImage >= copy.generateConfig!.variants else {
+            throw LinkError(description: "max_variants_per_image (\(maxVariantsPerImage)) is below the \(copy.generateConfig!.variants) variants `\(generate)` already makes")
+        }
+        return copy
+    }
+
+    public var dependencies: [String] { generateConfig?.dependencies ?? [] }
+}
+
+/// The paper's annotation lower bound. After the planned variants (its input: the confident labelled items),
+/// rounds follow: tally the kept labels per category; for the categories still below the minimum, every
+/// reference containing one of them (and below `max_variants_per_image`) gets one more variant, generated,
+/// labelled and filtered with the settings of the named stages and the seeds they would have used; repeat
+/// until every category reaches the minimum, no reference is left, or the variants run out. Runs as a barrier:
+/// its result is checkpointed once complete (an interrupted quota step is redone, with the same bytes).
+/// References none of whose planned variants kept a label are not seen here.
+public final class QuotaStage: BarrierStage {
+    public let config: QuotaConfig
+
+    public init(config: QuotaConfig) { self.config = config }
+
+    public func plan(_ units: [UnitOutput], context: StageContext) throws -> UnitOutput {
+        guard let g = config.generateConfig, let l = config.labelConfig, let c = config.confidenceConfig else {
+            throw StageError(stage: context.stageId, message: "the quota stage was not linked to its generate, label and confidence stages")
+        }
+        let generate = GenerateStage(config: g), label = LabelStage(config: l), confidence = ConfidenceStage(config: c)
+        var out = UnitOutput(items: units.flatMap(\.items))
+        var references: [Int: ReferenceSnapshot] = [:]
+        for item in out.items { if let r = item.reference, references[r.image.id] == nil { references[r.image.id] = r } }
+        var variants = Dictionary(uniqueKeysWithValues: references.keys.map { ($0, g.variants) })
+        var round = 0
+        while true {
+            let counts = out.items.reduce(into: [Int: Int]()) { tally, item in for a in item.annotations { tally[a.categoryId, default: 0] += 1 } }
+            let below = Set(context.meta.categories.map(\.id).filter { counts[$0, default: 0] < config.minInstancesPerCategory })
+            let candidates = references.keys.sorted().filter { id in
+                variants[id]! < config.maxVariantsPerImage && references[id]!.annotations.contains { below.contains($0.categoryId) }
+            }
+            if below.isEmpty || candidates.isEmpty {
+                out.count("quota-categories-below-minimum", below.count)
+                break
+            }
+            round += 1
+            var made = 0, kept = 0
+            for id in candidates {
+                if context.isCancelled() { throw CancellationError() }
+                let v = variants[id]!
+                variants[id] = v + 1
+                var generateContext = context
+                generateContext.stageId = config.generate
+                let generated = try generate.process(UnitOutput(items: [references[id]!.item]), variants: v..<(v + 1), context: generateContext)
+                var labelContext = context
+                labelContext.stageId = config.label
+                let labelled = try label.process(generated, context: labelContext)
+                var confidenceContext = context
+                confidenceContext.stageId = config.confidence
+                let filtered = try confidence.process(labelled, context: confidenceContext)
+                made += generated.items.count
+                kept += filtered.items.count
+                out.items += filtered.items
+            }
+            out.count("quota-rounds")
+            out.count("quota-images-generated", made)
+            out.count("quota-images-kept", kept)
+        }
+        return out
+    }
+}
