@@ -10,14 +10,7 @@ final class DetectCommandTests: XCTestCase {
 
     override func setUpWithError() throws {
         temp = FileManager.default.temporaryDirectory.appendingPathComponent("detect-\(UUID().uuidString)")
-        let root = CLIHarness.repositoryRoot
-        try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
-        let parity = root.appendingPathComponent("Tests/DiffusionTests/Fixtures/parity/sd2-like")
-        for part in ["model_index.json", "scheduler", "text_encoder", "tokenizer", "unet", "vae"] {
-            try FileManager.default.copyItem(at: parity.appendingPathComponent(part), to: model.appendingPathComponent(part))
-        }
-        try FileManager.default.copyItem(at: root.appendingPathComponent("Tests/AdapterTests/Fixtures/detect-sd2-like/adapter"),
-                                         to: model.appendingPathComponent("adapter"))
+        try CLIHarness.makeTinyModel(at: model)
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: temp) }

@@ -15,15 +15,8 @@ final class GenerationPipelineTests: XCTestCase {
 
     override func setUpWithError() throws {
         temp = FileManager.default.temporaryDirectory.appendingPathComponent("gen-\(UUID().uuidString)")
-        let root = CLIHarness.repositoryRoot
-        try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
-        let parity = root.appendingPathComponent("Tests/DiffusionTests/Fixtures/parity/sd2-like")
-        for part in ["model_index.json", "scheduler", "text_encoder", "tokenizer", "unet", "vae"] {
-            try FileManager.default.copyItem(at: parity.appendingPathComponent(part), to: model.appendingPathComponent(part))
-        }
-        try FileManager.default.copyItem(at: root.appendingPathComponent("Tests/AdapterTests/Fixtures/detect-sd2-like/adapter"),
-                                         to: model.appendingPathComponent("adapter"))
-        let demo = root.appendingPathComponent("data/demo").path
+        try CLIHarness.makeTinyModel(at: model)
+        let demo = CLIHarness.repositoryRoot.appendingPathComponent("data/demo").path
         pipeline = temp.appendingPathComponent("tiny-de.yaml")
         try """
             seed: 5
@@ -109,17 +102,9 @@ final class GenerationPipelineTests: XCTestCase {
         var killedMidRun = 0
         for attempt in 0..<2 {
             let dir = temp.appendingPathComponent("killed-\(attempt)").path
-            var arguments = ["run", pipeline.path, "--run-dir", dir, "--workers", "2"]
-            for _ in 0..<3 {
-                let (process, _, _) = try CLIHarness.start(arguments, environment: ["DATAENGINE_UNIT_DELAY_MS": "30"])
-                usleep(UInt32(50_000 + rng.next() % 600_000))
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-                process.waitUntilExit()
-                if process.terminationReason == .uncaughtSignal && !FileManager.default.fileExists(atPath: dir + "/report.json") { killedMidRun += 1 }
-                arguments = FileManager.default.fileExists(atPath: dir + "/plan.json") ? ["resume", dir, "--workers", "\(1 + attempt % 2)"]
-                    : ["run", pipeline.path, "--run-dir", dir, "--workers", "2"]
-            }
-            let finish = try CLIHarness.run(FileManager.default.fileExists(atPath: dir + "/plan.json") ? ["resume", dir] : ["run", pipeline.path, "--run-dir", dir])
+            let (finish, killed) = try CLIHarness.runKilling(pipeline: pipeline.path, dir: dir, kills: 3, random: &rng, unitDelayMs: 30,
+                                                             minDelay: 50_000, spread: 600_000, resumeWorkers: 1 + attempt % 2)
+            killedMidRun += killed
             XCTAssertEqual(finish.status, 0, finish.stderr)
             let got = outputs("killed-\(attempt)")
             XCTAssertEqual(Set(got.keys), Set(expected.keys), "attempt \(attempt): files differ")

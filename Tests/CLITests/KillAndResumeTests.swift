@@ -68,20 +68,10 @@ final class KillAndResumeTests: XCTestCase {
         var killedMidRun = 0
         for attempt in 0..<3 {
             let dir = temp.appendingPathComponent("killed-\(attempt)").path
-            var arguments = ["run", pipeline.path, "--run-dir", dir, "--workers", "2"]
-            var kills = 0
-            // Kill up to three times at seeded random moments, resuming in between.
-            while kills < 3 {
-                let (process, _, _) = try CLIHarness.start(arguments, environment: ["DATAENGINE_UNIT_DELAY_MS": "15"])
-                usleep(UInt32(20_000 + rng.next() % 400_000))
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-                process.waitUntilExit()
-                if process.terminationReason == .uncaughtSignal && !FileManager.default.fileExists(atPath: dir + "/report.json") { killedMidRun += 1 }
-                kills += 1
-                arguments = ["resume", dir, "--workers", "\(1 + attempt % 2)"]
-                if !FileManager.default.fileExists(atPath: dir + "/plan.json") { arguments = ["run", pipeline.path, "--run-dir", dir, "--workers", "2"] }
-            }
-            let finish = try CLIHarness.run(FileManager.default.fileExists(atPath: dir + "/plan.json") ? ["resume", dir] : ["run", pipeline.path, "--run-dir", dir])
+            // Kill three times at seeded random moments, resuming in between.
+            let (finish, killed) = try CLIHarness.runKilling(pipeline: pipeline.path, dir: dir, kills: 3, random: &rng, unitDelayMs: 15,
+                                                             minDelay: 20_000, spread: 400_000, resumeWorkers: 1 + attempt % 2)
+            killedMidRun += killed
             XCTAssertEqual(finish.status, 0, finish.stderr)
             let got = outputs("killed-\(attempt)")
             XCTAssertEqual(Set(got.keys), Set(expected.keys), "attempt \(attempt): files differ")
