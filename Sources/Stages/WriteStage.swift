@@ -21,11 +21,15 @@ public struct WriteConfig: StageConfig, Equatable {
     /// VOC format: the year folder under VOCdevkit and the ImageSets/Main split name.
     public var vocFolder: String = "VOC2007"
     public var vocSplit: String = "trainval"
+    /// For generated items: also write the reference images they were made from, with their annotations (a
+    /// ready "real + DE" training set in one dataset; references go to `images/references/` or the devkit).
+    public var includeReferences: Bool = false
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case format, name, images, jpegQuality = "jpeg_quality", captions, vocFolder = "voc_folder", vocSplit = "voc_split"
+        case includeReferences = "include_references"
     }
 
     public init(from decoder: Decoder) throws {
@@ -36,6 +40,7 @@ public struct WriteConfig: StageConfig, Equatable {
         images = try c.decodeIfPresent(ImageMode.self, forKey: .images) ?? d.images
         jpegQuality = try c.decodeIfPresent(Int.self, forKey: .jpegQuality) ?? d.jpegQuality
         captions = try c.decodeIfPresent(Bool.self, forKey: .captions) ?? d.captions
+        includeReferences = try c.decodeIfPresent(Bool.self, forKey: .includeReferences) ?? d.includeReferences
         vocFolder = try c.decodeIfPresent(String.self, forKey: .vocFolder) ?? d.vocFolder
         vocSplit = try c.decodeIfPresent(String.self, forKey: .vocSplit) ?? d.vocSplit
         guard (1...100).contains(jpegQuality) else {
@@ -151,7 +156,8 @@ public final class WriteStage: SinkStage {
         guard let root = context.outputDirectory else {
             throw StageError(stage: context.stageId, message: "no output folder was given to the write stage")
         }
-        let items = units.flatMap(\.items)
+        var items = units.flatMap(\.items)
+        if config.includeReferences { items += try writeReferences(of: items, root: root, context: context) }
         try checkUniqueIds(items, context: context)
         let name = datasetName(context)
         var outputs: [String: String] = [:]
@@ -189,15 +195,42 @@ public final class WriteStage: SinkStage {
         return SinkSummary(outputs: outputs, images: written.images.count, annotations: written.annotations.count)
     }
 
+    /// The references of generated items, each once (lowest id first), written beside them: COCO
+    /// `images/references/<file>`, VOC the devkit's folders. Unreadable references are skipped.
+    func writeReferences(of items: [DatasetItem], root: URL, context: StageContext) throws -> [DatasetItem] {
+        var seen = Set<Int>()
+        let references = items.compactMap(\.reference).filter { seen.insert($0.image.id).inserted }.sorted { $0.image.id < $1.image.id }
+        var written: [DatasetItem] = []
+        var scratch = UnitOutput()
+        for snapshot in references {
+            var item = snapshot.item
+            guard let bytes = readImage(item, into: &scratch) else { continue }
+            let stem = URL(fileURLWithPath: item.image.fileName).deletingPathExtension().lastPathComponent
+            switch config.format {
+            case .coco:
+                item.image.fileName = "references/\(stem).jpg"
+                try AtomicFile.write(bytes, to: root.appendingPathComponent("images").appendingPathComponent(item.image.fileName))
+            case .voc:
+                item.image.fileName = "\(stem).jpg"
+                try AtomicFile.write(bytes, to: root.appendingPathComponent("VOCdevkit/\(config.vocFolder)/JPEGImages/\(stem).jpg"))
+                let xml = VOCWriter.annotationXML(for: item.image, annotations: item.annotations, categories: context.meta.categories, folder: config.vocFolder)
+                try AtomicFile.write(xml, to: root.appendingPathComponent("VOCdevkit/\(config.vocFolder)/Annotations/\(stem).xml"))
+            }
+            written.append(item)
+        }
+        return written
+    }
+
     /// For generated items: the reference boxes moved into each generated image's frame
     /// (`annotations/reference_boxes_<name>.json`, COCO; the ground truth for checking label fidelity with
     /// `dataengine eval`) and `preview.jpg`.
     func writeGenerationExtras(_ items: [DatasetItem], referenceItems: [DatasetItem], root: URL, name: String,
                                context: StageContext, outputs: inout [String: String]) throws {
-        guard items.contains(where: { $0.image.provenance != nil }) else { return }
+        let generated = items.filter { $0.image.provenance != nil }
+        guard !generated.isEmpty else { return }
         if config.format == .coco {
-            let boxes = DetectionDataset(info: context.meta.info, licenses: context.meta.licenses, images: items.map(\.image),
-                                         annotations: items.flatMap { item in (item.referenceAnnotations ?? []).map { a in
+            let boxes = DetectionDataset(info: context.meta.info, licenses: context.meta.licenses, images: generated.map(\.image),
+                                         annotations: generated.flatMap { item in (item.referenceAnnotations ?? []).map { a in
                                              var a = a
                                              a.score = nil
                                              return a

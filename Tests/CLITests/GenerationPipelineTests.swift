@@ -144,6 +144,43 @@ final class GenerationPipelineTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("confidence"), result.stderr)
     }
 
+    func testIncludeReferencesWritesOneRealPlusDEDataset() throws {
+        let text = try String(contentsOf: pipeline, encoding: .utf8).replacingOccurrences(of: """
+              - id: coco
+                kind: write
+            """, with: """
+              - id: coco
+                kind: write
+                include_references: true
+            """)
+        pipeline = temp.appendingPathComponent("with-references.yaml")
+        try text.write(to: pipeline, atomically: true, encoding: .utf8)
+        let files = try run("refs", workers: 2)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: files["coco/annotations/instances_coco.json"]!) as? [String: Any])
+        let images = json["images"] as! [[String: Any]]
+        let references = images.filter { $0["reference_image_id"] == nil }
+        let generated = images.filter { $0["reference_image_id"] != nil }
+        XCTAssertEqual(Set(references.map { $0["id"] as! Int }), Set(generated.map { $0["reference_image_id"] as! Int }))
+        XCTAssertTrue(references.allSatisfy { ($0["file_name"] as! String).hasPrefix("references/") && $0["width"] as? Int == 128 })
+        for r in references { XCTAssertNotNil(files["coco/images/" + (r["file_name"] as! String)]) }
+        let referenceBoxes = (json["annotations"] as! [[String: Any]]).filter { a in references.contains { $0["id"] as! Int == a["image_id"] as! Int } }
+        XCTAssertTrue(referenceBoxes.allSatisfy { $0["score"] == nil && ["easy", "hard"].contains($0["attribute"] as! String) }, "real boxes with attributes")
+    }
+
+    func testResumeRefusesChangedModelWeights() throws {
+        let dir = temp.appendingPathComponent("changed").path
+        let (process, _, _) = try CLIHarness.start(["run", pipeline.path, "--run-dir", dir, "--workers", "1"],
+                                                   environment: ["DATAENGINE_UNIT_DELAY_MS": "400"])
+        usleep(300_000)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let config = model.appendingPathComponent("adapter/config.json")
+        try (try String(contentsOf: config, encoding: .utf8) + "\n").write(to: config, atomically: true, encoding: .utf8)
+        let result = try CLIHarness.run(["resume", dir])
+        XCTAssertEqual(result.status, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("model weights") && result.stderr.contains(model.path), result.stderr)
+    }
+
     func testValidateNamesAMissingModel() throws {
         let text = try String(contentsOf: pipeline, encoding: .utf8).replacingOccurrences(of: "model: model", with: "model: nowhere")
         let bad = temp.appendingPathComponent("bad.yaml")
