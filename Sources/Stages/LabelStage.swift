@@ -34,7 +34,8 @@ public struct LabelConfig: StageConfig, Equatable {
 
 /// Labels generated images with the Detection-Adapter on the UNet feature taps of the last denoising step, handed
 /// over in memory by `generate` (the two run fused in one unit). Boxes are in the generated image's pixels, with
-/// the adapter's score and an attribute inherited from the cropped reference boxes.
+/// the adapter's score and an attribute inherited from the cropped reference boxes. Boxes of zero width or
+/// height (clipped at an image edge) are dropped and counted.
 public final class LabelStage: Stage {
     public let config: LabelConfig
 
@@ -56,9 +57,11 @@ public final class LabelStage: Stage {
             clock.lap("adapter")
             StageTimings.shared.add(clock.laps)
             let reference = item.referenceAnnotations ?? []
+            let boxes = detections.filter { $0.width > 0 && $0.height > 0 }
+            out.count("labels-without-area", detections.count - boxes.count)
             let refId = item.image.provenance?.referenceImageId ?? item.image.id
             let variant = item.image.provenance?.variant ?? 0
-            item.annotations = detections.prefix(GeneratedIds.maxBoxes).enumerated().map { k, d in
+            item.annotations = boxes.prefix(GeneratedIds.maxBoxes).enumerated().map { k, d in
                 let box = BoundingBox(x: Double(d.x0), y: Double(d.y0), width: Double(d.width), height: Double(d.height))
                 return Annotation(id: GeneratedIds.box(reference: refId, variant: variant, index: k), imageId: item.image.id,
                                   categoryId: d.categoryId, bbox: box, score: Double(d.score),

@@ -36,6 +36,14 @@ public final class StageTimings: @unchecked Sendable {
         counts = [:]
     }
 
+    /// For the progress line: "generated 12 images (1.3 s each)", nil before the first.
+    public func progressDetail() -> String? {
+        let (seconds, counts) = snapshot()
+        guard let images = counts["generated-images"], images > 0 else { return nil }
+        let total = seconds.values.reduce(0, +)
+        return String(format: "generated %d images (%.1f s each)", images, total / Double(images))
+    }
+
     /// "per generated image: text 0.01 s, encode 0.05 s, denoise 2.31 s, ..." or nil when nothing was generated.
     public func summary(order: [String] = ["attributes", "text", "encode", "denoise", "decode", "adapter", "write"]) -> String? {
         let (seconds, counts) = snapshot()

@@ -36,10 +36,17 @@ struct RunCommand: ParsableCommand {
         FileHandle.standardError.write(Data("run directory: \(dir.path)\n".utf8))
         let logger = FileLogHandler.logger(label: "dataengine", path: dir.appendingPathComponent("log.txt").path)
         let report = try PipelineRun.start(pipelinePath: pipeline, runDirectory: dir, logger: logger,
-                                           options: .init(workers: workers, progress: ProgressReporter(),
+                                           options: .init(workers: workers, progress: Self.progressReporter(),
                                                           isCancelled: { watcher.isInterrupted }))
         print(report.summary(), terminator: "")
         if let timings = StageTimings.shared.summary() { print(timings) }
+    }
+
+    /// The progress line, with the images generated so far (generation units run for minutes).
+    static func progressReporter() -> ProgressReporter {
+        let reporter = ProgressReporter()
+        reporter.detail = { StageTimings.shared.progressDetail() }
+        return reporter
     }
 
     static func freeRunDirectory(for pipeline: String) -> String {
@@ -77,7 +84,7 @@ struct ResumeCommand: ParsableCommand {
         let watcher = InterruptWatcher()
         let logger = FileLogHandler.logger(label: "dataengine", path: dir.appendingPathComponent("log.txt").path)
         let report = try PipelineRun.resume(runDirectory: dir, logger: logger,
-                                            options: .init(workers: max(1, workers), progress: ProgressReporter(),
+                                            options: .init(workers: max(1, workers), progress: RunCommand.progressReporter(),
                                                            isCancelled: { watcher.isInterrupted }))
         print(report.summary(), terminator: "")
         if let timings = StageTimings.shared.summary() { print(timings) }

@@ -117,6 +117,16 @@ public final class PipelineRun: @unchecked Sendable {
         options.progress?.begin(stages: [ResolvedPlan.sourceId] + graph.segments.map { $0.stageIds.joined(separator: "+") })
         reportProgress()
         let pool = WorkerPool<RunTask>(workers: options.workers)
+        // Long units (generation) would leave the progress line still for minutes: redraw it every few seconds.
+        var ticker: DispatchSourceTimer?
+        if options.progress?.detail != nil {
+            let timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
+            timer.schedule(deadline: .now() + 2, repeating: 2)
+            timer.setEventHandler { [weak self] in self?.reportProgress() }
+            timer.resume()
+            ticker = timer
+        }
+        defer { ticker?.cancel() }
         do {
             try pool.run(
                 next: { [self] running in nextTask(excluding: running) },
@@ -126,6 +136,7 @@ public final class PipelineRun: @unchecked Sendable {
         } catch is CancellationError {
             throw RunInterrupted(runDirectory: directory.path)
         }
+        ticker?.cancel()
         if options.isCancelled() { throw RunInterrupted(runDirectory: directory.path) }
         options.progress?.finish()
         let unfinished = allTasksKnown().filter { !done.contains($0) }

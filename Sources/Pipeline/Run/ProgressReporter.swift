@@ -16,6 +16,8 @@ public final class ProgressReporter: @unchecked Sendable {
     private var finishedStages = Set<Int>()
     private var lastLine = ""
     private let write: (String) -> Void
+    /// Extra text for the end of the line (e.g. images generated so far inside long units), asked at each redraw.
+    public var detail: (@Sendable () -> String?)?
 
     public init(isTTY: Bool = isatty(STDERR_FILENO) == 1, interval: TimeInterval = 10,
                 write: @escaping (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }) {
@@ -52,6 +54,7 @@ public final class ProgressReporter: @unchecked Sendable {
             }
             parts.append(text)
         }
+        if let extra = detail?() { parts.append(extra) }
         let line = parts.joined(separator: " | ")
         if isTTY {
             write("\r\u{1B}[2K" + line)
