@@ -486,7 +486,7 @@ def main():
     ap.add_argument("--vae-batch", type=int, default=16)
     ap.add_argument("--vae-crop", type=int, default=64, help="train the VAE on random crops of this size")
     ap.add_argument("--vae-lr", type=float, default=1e-3)
-    ap.add_argument("--unet-iters", type=int, default=3000)
+    ap.add_argument("--unet-iters", type=int, default=5000)
     ap.add_argument("--unet-batch", type=int, default=32)
     ap.add_argument("--unet-lr", type=float, default=3e-4)
     ap.add_argument("--sheet-rows", type=int, default=6)
