@@ -167,6 +167,29 @@ final class GenerationPipelineTests: XCTestCase {
         XCTAssertTrue(referenceBoxes.allSatisfy { $0["score"] == nil && ["easy", "hard"].contains($0["attribute"] as! String) }, "real boxes with attributes")
     }
 
+    func testACorruptReferenceIsSkippedAndCounted() throws {
+        let demo = CLIHarness.repositoryRoot.appendingPathComponent("data/demo/coco/train")
+        let images = temp.appendingPathComponent("images")
+        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: demo.path) {
+            try FileManager.default.copyItem(at: demo.appendingPathComponent(name), to: images.appendingPathComponent(name))
+        }
+        var corrupt = try Data(contentsOf: images.appendingPathComponent("000000000001.jpg"))
+        corrupt = corrupt.prefix(300) + Data(repeating: 0x55, count: 200)
+        try corrupt.write(to: images.appendingPathComponent("000000000001.jpg"))
+        let text = try String(contentsOf: pipeline, encoding: .utf8).replacingOccurrences(of: demo.path, with: images.path)
+        pipeline = temp.appendingPathComponent("corrupt.yaml")
+        try text.write(to: pipeline, atomically: true, encoding: .utf8)
+        let result = try CLIHarness.run(["run", pipeline.path, "--run-dir", temp.appendingPathComponent("corrupt").path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("corrupt-image"), result.stdout)
+        let report = try String(contentsOf: temp.appendingPathComponent("corrupt/report.md"), encoding: .utf8)
+        XCTAssertTrue(report.contains("000000000001.jpg"), report)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: temp.appendingPathComponent("corrupt/output/coco/annotations/instances_coco.json"))) as? [String: Any])
+        XCTAssertFalse((json["images"] as! [[String: Any]]).contains { $0["reference_image_id"] as? Int == 1 })
+        XCTAssertFalse((json["images"] as! [[String: Any]]).isEmpty, "the other references still made it")
+    }
+
     func testResumeRefusesChangedModelWeights() throws {
         let dir = temp.appendingPathComponent("changed").path
         let (process, _, _) = try CLIHarness.start(["run", pipeline.path, "--run-dir", dir, "--workers", "1"],
