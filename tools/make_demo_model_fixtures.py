@@ -74,7 +74,7 @@ def main():
                                      lambda i: None)
             name = f"{os.path.splitext(im['file_name'])[0]}-s{strength}"
             safetensors.torch.save_file({"posterior_noise": posterior, "latent_noise": latent,
-                                         "image": u8.to(torch.float16), "final_latent": out["final_latent"].contiguous(),
+                                         "image": u8.to(torch.float16).contiguous(), "final_latent": out["final_latent"].contiguous(),
                                          "image_u8": out["image_u8"].to(torch.float16).contiguous()},
                                         os.path.join(args.out, name + ".safetensors"))
             manifest["cases"].append({"name": name, "prompt": prompt, "strength": strength,
