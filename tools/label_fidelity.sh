@@ -21,7 +21,7 @@ root=$(pwd) demo=$(pwd)/data/demo/coco
 rm -rf "$work"; mkdir -p "$work"
 gt=$demo/annotations/instances_$split.json
 "$bin" detect --model "$model" --gt "$gt" --images "$demo/$split" --out "$work/detect.json" 2>/dev/null
-det=$("$bin" eval --gt "$gt" --pred "$work/detect.json" --json "$work/detect-eval.json" | sed -n 2,3p | awk -F'= ' '{print $2}' | paste -sd' ')
+det=$("$bin" eval --gt "$gt" --pred "$work/detect.json" --json "$work/detect-eval.json" | sed -n 2,3p | awk '{print $NF}' | paste -sd' ')
 echo "| encode ratio | AP50 of labels | AP of labels | AP50 / detection-only AP50 |"
 echo "|---|---|---|---|"
 for ratio in $ratios; do
@@ -46,7 +46,7 @@ stages:
 YAML
   "$bin" run "$work/p-$ratio.yaml" --run-dir "$work/run-$ratio" >/dev/null 2>&1
   out=$work/run-$ratio/output/out/annotations
-  read -r ap ap50 < <("$bin" eval --gt "$out/reference_boxes_out.json" --pred "$out/instances_out.json" 2>/dev/null | sed -n 2,3p | awk -F'= ' '{print $2}' | paste -sd' ')
+  read -r ap ap50 < <("$bin" eval --gt "$out/reference_boxes_out.json" --pred "$out/instances_out.json" 2>/dev/null | sed -n 2,3p | awk '{print $NF}' | paste -sd' ')
   read -r _ det50 <<< "$det"
   echo "| $ratio | $ap50 | $ap | $(awk -v a="$ap50" -v b="$det50" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') |"
 done

@@ -62,7 +62,10 @@ public final class LabelStage: Stage {
             let refId = item.image.provenance?.referenceImageId ?? item.image.id
             let variant = item.image.provenance?.variant ?? 0
             item.annotations = boxes.prefix(GeneratedIds.maxBoxes).enumerated().map { k, d in
-                let box = BoundingBox(x: Double(d.x0), y: Double(d.y0), width: Double(d.width), height: Double(d.height))
+                // Corners in Double, clamped to the image, so x + width never exceeds it by a float rounding.
+                let (w, h) = (Double(item.image.width), Double(item.image.height))
+                let x0 = min(max(Double(d.x0), 0), w), y0 = min(max(Double(d.y0), 0), h)
+                let box = BoundingBox(x: x0, y: y0, width: min(Double(d.x1), w) - x0, height: min(Double(d.y1), h) - y0)
                 return Annotation(id: GeneratedIds.box(reference: refId, variant: variant, index: k), imageId: item.image.id,
                                   categoryId: d.categoryId, bbox: box, score: Double(d.score),
                                   attribute: inheritedAttribute(box, categoryId: d.categoryId, reference: reference))

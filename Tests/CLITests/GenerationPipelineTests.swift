@@ -102,7 +102,7 @@ final class GenerationPipelineTests: XCTestCase {
         var killedMidRun = 0
         for attempt in 0..<2 {
             let dir = temp.appendingPathComponent("killed-\(attempt)").path
-            let (finish, killed) = try CLIHarness.runKilling(pipeline: pipeline.path, dir: dir, kills: 3, random: &rng, unitDelayMs: 30,
+            let (finish, killed) = try CLIHarness.runKilling(pipeline: pipeline.path, dir: dir, kills: 3, random: &rng, unitDelayMs: 120,
                                                              minDelay: 50_000, spread: 600_000, resumeWorkers: 1 + attempt % 2)
             killedMidRun += killed
             XCTAssertEqual(finish.status, 0, finish.stderr)

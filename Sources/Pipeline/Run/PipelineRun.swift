@@ -313,12 +313,18 @@ public final class PipelineRun: @unchecked Sendable {
             let output = segment.isSink && id == segment.tail ? directory.output(of: id) : nil
             let result = try stage.process(current, context: context(stage: id, unit: batch, output: output))
             var kept = result
-            if id != segment.tail { kept.items = [] }
+            if id != segment.tail {
+                kept.count(Self.passedOnCounter, kept.items.count)
+                kept.items = []
+            }
             record.outputs[id] = kept
             current = result
         }
         try checkpoints.save(record, stage: segment.tail, unit: Checkpoints.batchName(batch))
     }
+
+    /// The counter a fused intermediate stage's record keeps instead of its items (the report's "out" column).
+    static let passedOnCounter = "items-passed-on"
 
     func outputs(of segment: ExecutionGraph.Segment) throws -> [UnitOutput] {
         if segment.isBarrier {

@@ -66,9 +66,10 @@ public struct RunReport: Codable, Sendable {
             }
             var previousOut = itemsOutOf[run.plan.stages.first { $0.id == segment.head }!.input] ?? 0
             for id in segment.stageIds {
-                let entry = perStage[id]!
-                // A fused intermediate stage's items are not stored: what it passed on = what came in - dropped.
-                let out = id == segment.tail ? entry.out : previousOut - entry.dropped.count
+                var entry = perStage[id]!
+                // A fused intermediate stage's items are not stored, only how many it passed on.
+                let passedOn = entry.counters.removeValue(forKey: PipelineRun.passedOnCounter)
+                let out = id == segment.tail ? entry.out : passedOn ?? previousOut - entry.dropped.count
                 let kind = run.plan.stages.first { $0.id == id }!.kind
                 rows.append(StageRow(id: id, kind: kind, itemsIn: previousOut, itemsOut: out, dropped: tally(entry.dropped),
                                      counters: entry.counters, issues: tally(entry.issues)))
