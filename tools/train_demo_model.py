@@ -386,8 +386,11 @@ def stage_export(args):
     tmp = out.rstrip("/") + ".partial"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
+    # Weight files stay under 4 MB (the repository keeps files small): the UNet is written as two shards with a
+    # safetensors index, the layout diffusers itself uses for large checkpoints.
     for name, cls in (("vae", AutoencoderKL), ("unet", UNet2DConditionModel)):
-        cls.from_pretrained(os.path.join(args.work, name)).half().save_pretrained(os.path.join(tmp, name), safe_serialization=True)
+        cls.from_pretrained(os.path.join(args.work, name)).half().save_pretrained(os.path.join(tmp, name), safe_serialization=True,
+                                                                                  max_shard_size="4MB")
     CLIPTextModel.from_pretrained(os.path.join(args.work, "text_encoder")).half().save_pretrained(
         os.path.join(tmp, "text_encoder"), safe_serialization=True)
     shutil.copytree(os.path.join(args.work, "tokenizer"), os.path.join(tmp, "tokenizer"))

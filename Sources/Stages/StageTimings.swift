@@ -49,7 +49,7 @@ public final class StageTimings: @unchecked Sendable {
         let (seconds, counts) = snapshot()
         guard let images = counts["generated-images"], images > 0 else { return nil }
         let keys = order.filter { seconds[$0] != nil } + seconds.keys.filter { !order.contains($0) }.sorted()
-        let total = keys.reduce(0) { $0 + seconds[$1]! } 
+        let total = keys.reduce(0) { $0 + seconds[$1]! }
         let parts = keys.map { String(format: "%@ %.2f s", $0, seconds[$0]! / Double(images)) }
         return String(format: "per generated image (%d made in this process): ", images) + parts.joined(separator: ", ")
             + String(format: "; %.2f s in all", total / Double(images))
