@@ -100,9 +100,13 @@ class DetectionAdapter(nn.Module):
         return [f * s for s in (1, 2, 4, 8, 16)]
 
     def forward(self, taps):
-        """taps: {"stride1": tensor, ...} or a list in ascending stride."""
+        """taps: {"stride1": tensor, ...} (plus "vae_encoder.mid_block" when the config's vae_encoder_taps asks for
+        it: appended to stride1 along channels) or a list in ascending stride (stride1 already holding it)."""
         if isinstance(taps, dict):
-            taps = [taps[f"stride{s}"] for s in TAP_STRIDES]
+            groups = [taps[f"stride{s}"] for s in TAP_STRIDES]
+            if self.config.get("vae_encoder_taps"):
+                groups[0] = torch.cat([groups[0], taps["vae_encoder.mid_block"]], 1)
+            taps = groups
         return self.head(self.neck(taps), self.image_strides)
 
     # ---- decoding (docs/adapter.md, "Decoding") ----------------------------------------------------------------

@@ -15,7 +15,8 @@ and `detect-sd2-like/`: detection-only mode end to end on the sd2-like parity mo
 (Tests/DiffusionTests/Fixtures/parity/sd2-like, tools/make_fixtures.py): an adapter for its taps (trained range
 [20, 50], so the call is at t = 20) and `expected.safetensors` with `image` (1, 3, 64, 48) in [-1, 1],
 `latent_noise`, the taps `stride<s>` of the one UNet call (empty prompt, batch 1, VAE posterior mean), and
-`detections.*` as above. diffusers/transformers in float32 from the folder's fp16 weights, as the parity fixtures.
+`detections.*` as above; `detect-sd2-like-vae/` the same with an adapter that also reads the VAE encoder's mid block
+(`vae_encoder_taps`), recorded as `vae_encoder.mid_block`. diffusers/transformers in float32 from the folder's fp16 weights, as the parity fixtures.
 
 Weights are random but not the training init: every conv ~ N(0, 1/fan_in), GroupNorm affine 1 + N(0, 0.1^2) and
 N(0, 0.1^2), conv biases N(0, 0.1^2), the class bias near -1 so that a few hundred candidates pass the threshold,
@@ -99,7 +100,7 @@ def write_case(out, name, seed):
           f"{det['kept'].numel()} detections")
 
 
-def write_detection_only_case(out, seed):
+def write_detection_only_case(out, seed, vae_encoder_tap=False):
     import taps as tap_defs
     from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
     from transformers import CLIPTextModel, CLIPTokenizer
@@ -118,10 +119,13 @@ def write_detection_only_case(out, seed):
               "classes": [{"id": i, "name": n} for i, n in [(1, "circle"), (3, "square"), (7, "triangle"), (12, "star"),
                                                             (20, "ring")]],
               "timestep_range": [20, 50], "nms_iou": 0.3}
+    if vae_encoder_tap:
+        config["vae_encoder_taps"] = ["mid_block"]
+        config["tap_channels"]["1"] += vae.config.block_out_channels[-1]
     gen = torch.Generator().manual_seed(seed)
     adapter = DetectionAdapter(config).eval()
     randomize(adapter, gen)
-    folder = os.path.join(out, "detect-sd2-like")
+    folder = os.path.join(out, "detect-sd2-like-vae" if vae_encoder_tap else "detect-sd2-like")
     shutil.rmtree(folder, ignore_errors=True)
     adapter.save_folder(os.path.join(folder, "adapter"))
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -133,11 +137,16 @@ def write_detection_only_case(out, seed):
         ids = tokenizer([""], padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
                         return_tensors="pt").input_ids
         context = text_encoder(ids)[0]
+        encoder_out = {}
+        hook = vae.encoder.mid_block.register_forward_hook(lambda m, i, o: encoder_out.setdefault("mid_block", o))
         x0 = vae.encode(image).latent_dist.mean * vae.config.scaling_factor
+        hook.remove()
         noised = scheduler.add_noise(x0, latent_noise, torch.tensor([t]))
         with tap_defs.TapRecorder(unet) as rec:
             unet(noised, t, encoder_hidden_states=context)
             taps = rec.taps(batch_index=0)
+        if vae_encoder_tap:
+            taps["vae_encoder.mid_block"] = encoder_out["mid_block"]
         outputs = adapter(taps)
         det = adapter.detect(outputs, (64, 48))
     record = {"image": image, "latent_noise": latent_noise, **taps}
@@ -146,7 +155,7 @@ def write_detection_only_case(out, seed):
     record["detections.count"] = torch.tensor([float(det["kept"].numel())])
     safetensors.torch.save_file({k: v.contiguous() for k, v in record.items()}, os.path.join(folder, "expected.safetensors"),
                                 metadata={"generator": "tools/make_adapter_fixtures.py", "timestep": str(t)})
-    print(f"detect-sd2-like: t = {t}, {det['candidates']['scores'].numel()} candidates, {det['kept'].numel()} detections")
+    print(f"{os.path.basename(folder)}: t = {t}, {det['candidates']['scores'].numel()} candidates, {det['kept'].numel()} detections")
 
 
 def main():
@@ -160,6 +169,7 @@ def main():
     for i, name in enumerate(CASES):
         write_case(args.out, name, 1000 + i)
     write_detection_only_case(args.out, 2000)
+    write_detection_only_case(args.out, 2001, vae_encoder_tap=True)
     with open(os.path.join(args.out, "README.md"), "w", encoding="utf-8") as f:
         f.write("# Detection-Adapter parity fixtures\n\nMade by `tools/make_adapter_fixtures.py` (see its docstring for "
                 "every record); the network and decoding are docs/adapter.md and tools/adapter_model.py.\n")

@@ -14,6 +14,9 @@ distance falls in the level's range (0-64, 64-128, 128-256, 256-512, 512+ pixels
 VAE factor f). Crowd boxes are never positives. AdamW (weight decay 1e-4), lr --lr (2e-4) after a linear warm-up,
 x0.1 at 8/9 of the iterations, as the paper's schedule.
 
+--vae-encoder-tap appends the VAE encoder's mid block output to the stride1 group (config `vae_encoder_taps`,
+docs/adapter.md): the detail of small objects that the 4-channel latent drops.
+
 Data: COCO instances JSON + image folder (what `dataengine detect/eval` read), or a VOCdevkit split with --voc.
 Images are used at their size rounded down to a multiple of the VAE factor (as the Swift engine does); images of the
 same size are batched. Random horizontal flips (seeded).
@@ -24,10 +27,11 @@ with losses, and with --val-instances runs detection-only on the val split, writ
 is installed, prints AP (compare with `dataengine eval`).
 
 Examples:
-  # the demo adapter (CPU, minutes):
-  python tools/train_adapter.py --model models/demo --instances data/demo/coco/annotations/instances_train.json \\
-      --images data/demo/coco/train --val-instances data/demo/coco/annotations/instances_val.json \\
-      --val-images data/demo/coco/val --channels 64 --tower-convs 2 --iters 3000 --batch 8
+  # the demo adapter (CPU, ~45 minutes on 2 threads; WORK/data is the 6,000 images of
+  # `tools/train_demo_model.py --stage data`; data/demo/coco/train, 160 images, works too but overfits):
+  python tools/train_adapter.py --model models/demo --instances WORK/data/coco/annotations/instances_train.json \\
+      --images WORK/data/coco/train --val-instances data/demo/coco/annotations/instances_val.json \\
+      --val-images data/demo/coco/val --channels 128 --tower-convs 4 --vae-encoder-tap --iters 10000 --batch 8
   # SD2-base on COCO (GPU; the paper trains 90k iterations at batch 64):
   python tools/train_adapter.py --model data/models/stable-diffusion-2-base \\
       --instances data/coco/annotations/instances_train2017.json --images data/coco/train2017 \\
@@ -181,7 +185,7 @@ def giou_loss(pred, target, points, weight):
 # ---- the frozen model -------------------------------------------------------------------------------------------
 
 class FrozenDiffusion:
-    def __init__(self, folder, device):
+    def __init__(self, folder, device, vae_encoder_tap=False):
         from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
         from transformers import CLIPTextModel, CLIPTokenizer
         self.device = device
@@ -199,6 +203,13 @@ class FrozenDiffusion:
         self.factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
         self.tap_channels = tap_defs.tap_channels(dict(self.unet.config))
         self.recorder = tap_defs.TapRecorder(self.unet)
+        self.vae_encoder_tap = vae_encoder_tap
+        if vae_encoder_tap:
+            # The VAE encoder's mid block output (stride f in pixels, the latent's grid), which the adapter appends to
+            # the stride1 group: it still holds the shape detail that the 4-channel latent drops (docs/adapter.md).
+            self.tap_channels[1] += self.vae.config.block_out_channels[-1]
+            self._encoder_feature = None
+            self.vae.encoder.mid_block.register_forward_hook(lambda m, i, o: setattr(self, "_encoder_feature", o))
 
     @torch.no_grad()
     def taps(self, images, timesteps, generator):
@@ -208,7 +219,10 @@ class FrozenDiffusion:
         noised = self.scheduler.add_noise(x0, noise, timesteps.to(self.device))
         with self.recorder:
             self.unet(noised, timesteps.to(self.device), encoder_hidden_states=self.empty.expand(x0.shape[0], -1, -1))
-            return self.recorder.taps(batch_index="all")
+            taps = self.recorder.taps(batch_index="all")
+        if self.vae_encoder_tap:
+            taps["vae_encoder.mid_block"] = self._encoder_feature
+        return taps
 
 
 # ---- training -----------------------------------------------------------------------------------------------------
@@ -234,7 +248,7 @@ def train(args):
         items, classes = load_voc(args.voc, args.voc_split)
     else:
         items, classes = load_coco(args.instances, args.images)
-    diff = FrozenDiffusion(args.model, device)
+    diff = FrozenDiffusion(args.model, device, args.vae_encoder_tap)
     f = diff.factor
     cat_index = {c["id"]: i for i, c in enumerate(classes)}
     for it in items:
@@ -247,6 +261,8 @@ def train(args):
     config = {"channels": args.channels, "tower_convs": args.tower_convs, "norm_num_groups": 32,
               "tap_channels": {str(s): c for s, c in diff.tap_channels.items()}, "vae_scale_factor": f,
               "classes": classes, "timestep_range": [args.t_min, args.t_max]}
+    if args.vae_encoder_tap:
+        config["vae_encoder_taps"] = ["mid_block"]
     torch.manual_seed(args.seed)
     adapter = DetectionAdapter(config).to(device).train()
     params = [p for p in adapter.parameters()]
@@ -393,6 +409,8 @@ def main():
     ap.add_argument("--log", help="log file (default WORK/train_adapter.log)")
     ap.add_argument("--channels", type=int, default=64)
     ap.add_argument("--tower-convs", type=int, default=2)
+    ap.add_argument("--vae-encoder-tap", action="store_true",
+                    help="append the VAE encoder's mid block output to the stride1 group (detail the latent drops)")
     ap.add_argument("--t-min", type=int, default=1)
     ap.add_argument("--t-max", type=int, default=50)
     ap.add_argument("--iters", type=int, default=3000)

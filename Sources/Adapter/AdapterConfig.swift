@@ -18,8 +18,15 @@ public struct AdapterConfig: Sendable, Equatable {
     public var channels: Int
     public var towerConvs: Int
     public var normNumGroups: Int
-    /// Channels of `stride1`, `stride2`, `stride4`, `stride8`.
+    /// Channels of `stride1`, `stride2`, `stride4`, `stride8` (stride1 including the VAE encoder's taps).
     public var tapChannels: [Int]
+    /// VAE encoder blocks whose outputs are appended to the stride-1 group, after the UNet's taps: [] or
+    /// ["mid_block"] (docs/adapter.md).
+    public var vaeEncoderTaps: [String]
+    public static let supportedVAEEncoderTaps = ["mid_block"]
+
+    /// Whether the adapter also reads the VAE encoder of the image it labels.
+    public var readsVAEEncoder: Bool { !vaeEncoderTaps.isEmpty }
     public var vaeScaleFactor: Int
     public var classes: [DatasetClass]
     /// The UNet timesteps the adapter was trained at (inclusive).
@@ -58,6 +65,11 @@ public struct AdapterConfig: Sendable, Equatable {
                            "python tools/taps.py --unet-config UNET/config.json prints them")
             }
             return c
+        }
+        vaeEncoderTaps = try config.strings("vae_encoder_taps", default: [])
+        for name in vaeEncoderTaps where !Self.supportedVAEEncoderTaps.contains(name) {
+            throw fail("vae_encoder_taps", "unsupported VAE encoder tap \"\(name)\"",
+                       "supported: \(Self.supportedVAEEncoderTaps.joined(separator: ", ")) (or leave the key out)")
         }
         vaeScaleFactor = try config.int("vae_scale_factor", default: 8)
         guard let list = config["classes"]?.arrayValue, !list.isEmpty else {

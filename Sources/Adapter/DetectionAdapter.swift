@@ -36,15 +36,30 @@ public struct DetectionAdapter: Sendable {
         try weights.checkAllUsed()
     }
 
-    /// The head's raw outputs on the five levels, for taps (N, C_s, h_s, w_s).
+    /// The head's raw outputs on the five levels, for taps (N, C_s, h_s, w_s). An adapter with
+    /// `vae_encoder_taps` needs `taps.vaeEncoderMidBlock` and appends it to the stride-1 group.
     public func forward(_ taps: UNetFeatureTaps) throws -> [FCOSLevelOutput] {
-        try forward(AdapterConfig.tapStrides.map { stride in
+        var groups = try AdapterConfig.tapStrides.map { stride in
             guard let tensor = taps.byStride[stride] else {
                 throw ModelLoadError(file: "feature taps", message: "no stride-\(stride) group (have \(taps.strides))",
                                      hint: "the adapter needs a UNet with four resolution levels (strides 1, 2, 4, 8)")
             }
             return tensor
-        })
+        }
+        if config.readsVAEEncoder {
+            guard let encoder = taps.vaeEncoderMidBlock else {
+                throw ModelLoadError(file: "feature taps", key: "vae_encoder_taps",
+                                     message: "this adapter also reads the VAE encoder's mid block, and the taps lack it",
+                                     hint: "take the taps with the encoder's output (detectionTaps(withEncoderMidBlock: true), or encoderMidBlock of the generated image)")
+            }
+            guard encoder.rank == 4, Array(encoder.shape[2...]) == Array(groups[0].shape[2...]) else {
+                throw ModelLoadError(file: "feature taps", key: "vae_encoder_taps",
+                                     message: "the VAE encoder's mid block is \(encoder.shape), the stride-1 taps \(groups[0].shape)",
+                                     hint: "take both from the same image")
+            }
+            groups[0] = Tensor.concat([groups[0], encoder], dim: 1)
+        }
+        return try forward(groups)
     }
 
     /// The same from the tap groups in ascending stride.

@@ -34,7 +34,8 @@ public struct DetectionOnlyDetector: Sendable {
     /// Detections for an image tensor (1, 3, H, W) in [-1, 1] (sides multiples of the VAE factor), in that
     /// tensor's pixels. `noise` supplies `latent_noise` (seed it from the image's identity).
     public func detect(image: Tensor, noise: DiffusionNoise) throws -> [Detection] {
-        let taps = try pipeline.detectionTaps(image: image, timestep: timestep, settings: Self.settings, noise: noise)
+        let taps = try pipeline.detectionTaps(image: image, timestep: timestep, settings: Self.settings, noise: noise,
+                                              withEncoderMidBlock: adapter.config.readsVAEEncoder)
         return try adapter.detect(taps, height: image.shape[2], width: image.shape[3])
     }
 

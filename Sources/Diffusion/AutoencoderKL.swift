@@ -61,6 +61,15 @@ public struct AutoencoderKL: Sendable {
         DiagonalGaussianDistribution(moments: moments(image))
     }
 
+    /// The posterior and the encoder's `mid_block` output (B, block_out_channels[-1], h, w) of the same pass: the
+    /// 4-channel latent is a bottleneck, the mid block still holds the image's fine detail (adapters with
+    /// `vae_encoder_taps` read it).
+    public func encodeKeepingMidBlock(_ image: Tensor) -> (posterior: DiagonalGaussianDistribution, midBlock: Tensor) {
+        var midBlock: Tensor?
+        let moments = moments(image) { name, tensor in if name == "encoder.mid_block" { midBlock = tensor } }
+        return (DiagonalGaussianDistribution(moments: moments), midBlock!)
+    }
+
     /// quant_conv(encoder(image)): (B, 2 * latent_channels, h, w), the mean then the raw (unclamped) logvar.
     public func moments(_ image: Tensor, trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
         precondition(image.rank == 4 && image.shape[1] == config.inChannels,

@@ -85,6 +85,8 @@ public struct GenerateConfig: StageConfig, Equatable {
 public struct GeneratedFeatures: Sendable {
     public var taps: UNetFeatureTaps
     public var modelFolder: String
+    /// The generated image as written (before JPEG), for adapters that also read the VAE encoder.
+    public var generated: RGBImage
 }
 
 /// DiffusionEngine's noise-and-denoise. Per reference and variant, from a seed derived from the run seed, the
@@ -177,6 +179,6 @@ public final class GenerateStage: Stage {
         guard let taps = result.taps else {
             throw StageError(stage: context.stageId, message: "the engine returned no feature taps for \(reference.label)")
         }
-        return (item, GeneratedFeatures(taps: taps, modelFolder: config.model))
+        return (item, GeneratedFeatures(taps: taps, modelFolder: config.model, generated: generated))
     }
 }

@@ -2,6 +2,7 @@ import Adapter
 import Datasets
 import Diffusion
 import Foundation
+import Imaging
 
 public struct LabelConfig: StageConfig, Equatable {
     /// The adapter folder; default: the generating model's `adapter/`.
@@ -53,7 +54,14 @@ public final class LabelStage: Stage {
             let adapter = try ModelCache.shared.adapter(folder, stage: context.stageId)
             if adapter.timestepWarning(features.taps.timestep) != nil { out.count("labels-outside-adapter-timestep-range") }
             var clock = StageClock()
-            let detections = try adapter.detect(features.taps, height: item.image.height, width: item.image.width)
+            var taps = features.taps
+            if adapter.config.readsVAEEncoder {
+                let pipeline = try ModelCache.shared.pipeline(features.modelFolder, stage: context.stageId)
+                let g = features.generated
+                taps.vaeEncoderMidBlock = try pipeline.encoderMidBlock(Img2ImgResult.imageTensor(rgb: g.pixels, width: g.width, height: g.height))
+                clock.lap("adapter-encode")
+            }
+            let detections = try adapter.detect(taps, height: item.image.height, width: item.image.width)
             clock.lap("adapter")
             StageTimings.shared.add(clock.laps)
             let reference = item.referenceAnnotations ?? []

@@ -16,7 +16,8 @@ struct DetectCommand: ParsableCommand {
         discussion: """
             Each image is encoded with the model's VAE (posterior mean), noised to the adapter's timestep (the \
             lower end of the range in adapter/config.json, or --timestep), passed once through the UNet with the \
-            empty prompt, and the adapter reads the UNet's feature taps (docs/taps.md, docs/adapter.md). Images \
+            empty prompt, and the adapter reads the UNet's feature taps (docs/taps.md, docs/adapter.md; with \
+            vae_encoder_taps in its config also the VAE encoder's mid block of the same encode). Images \
             whose sides are not multiples of the VAE factor are resized down to the nearest multiple and the \
             boxes scaled back, so results are in the original image's pixels.
 

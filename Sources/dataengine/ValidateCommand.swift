@@ -101,6 +101,9 @@ struct ValidateCommand: ParsableCommand {
             for t in Set(timesteps).sorted() {
                 if let warning = adapter.timestepWarning(Float(t)) { print("warning: \(warning)") }
             }
+            if adapter.config.readsVAEEncoder {
+                print(String(format: "the adapter also reads the VAE encoder of each generated image: one more VAE encode (%.2f s) per image", e.encodeSeconds))
+            }
         }
     }
 

@@ -24,6 +24,8 @@ final class AdapterConfigTests: XCTestCase {
         XCTAssertEqual(c.scoreThreshold, 0.05)
         XCTAssertEqual(c.maxDetections, 100)
         XCTAssertEqual(c.headType, .fcos)
+        XCTAssertFalse(c.readsVAEEncoder)
+        XCTAssertTrue(try config(["vae_encoder_taps": .array([.string("mid_block")])]).readsVAEEncoder)
     }
 
     func testBadValuesNameTheKeyAndTheFix() {
@@ -34,6 +36,7 @@ final class AdapterConfigTests: XCTestCase {
             (["classes": .array([])], "classes"),
             (["classes": .array([.object(["id": .string("x")])])], "entry 0"),
             (["timestep_range": .array([.int(50), .int(1)])], "timestep_range"),
+            (["vae_encoder_taps": .array([.string("down_blocks.1")])], "supported: mid_block"),
         ]
         for (change, expected) in cases {
             XCTAssertThrowsError(try config(change)) { error in

@@ -13,7 +13,27 @@ final class DetectionOnlyParityTests: XCTestCase {
     }
 
     func testDetectionsMatchTheReference() throws {
-        let folder = AdapterParityTests.fixtures.appendingPathComponent("detect-sd2-like")
+        try checkDetections(case: "detect-sd2-like", readsVAEEncoder: false)
+    }
+
+    /// An adapter that also reads the VAE encoder's mid block: the encoder output of the same encode, appended to
+    /// the stride-1 group.
+    func testDetectionsWithTheVAEEncoderTapMatchTheReference() throws {
+        try checkDetections(case: "detect-sd2-like-vae", readsVAEEncoder: true)
+        let folder = AdapterParityTests.fixtures.appendingPathComponent("detect-sd2-like-vae")
+        let expected = try SafeTensorsFile(url: folder.appendingPathComponent("expected.safetensors"))
+        let adapter = try DetectionAdapter(folder: folder)
+        var taps = UNetFeatureTaps(timestep: 20, byStride: [1: try expected.tensor("stride1"), 2: try expected.tensor("stride2"),
+                                                           4: try expected.tensor("stride4"), 8: try expected.tensor("stride8")])
+        XCTAssertThrowsError(try adapter.forward(taps)) { error in
+            XCTAssertTrue("\(error)".contains("VAE encoder"), "\(error)")
+        }
+        taps.vaeEncoderMidBlock = try expected.tensor("vae_encoder.mid_block")
+        XCTAssertNoThrow(try adapter.forward(taps))
+    }
+
+    func checkDetections(case name: String, readsVAEEncoder: Bool) throws {
+        let folder = AdapterParityTests.fixtures.appendingPathComponent(name)
         let expectedURL = folder.appendingPathComponent("expected.safetensors")
         let expected = try SafeTensorsFile(url: expectedURL)
         let detector = try DetectionOnlyDetector(pipeline: StableDiffusionImg2ImgPipeline(folder: modelFolder),
@@ -22,9 +42,12 @@ final class DetectionOnlyParityTests: XCTestCase {
         let image = try expected.tensor("image")
         let noise = try DiffusionNoise(file: expectedURL)
 
+        XCTAssertEqual(detector.adapter.config.readsVAEEncoder, readsVAEEncoder)
         let taps = try detector.pipeline.detectionTaps(image: image, timestep: detector.timestep,
-                                                       settings: DetectionOnlyDetector.settings, noise: noise)
+                                                       settings: DetectionOnlyDetector.settings, noise: noise,
+                                                       withEncoderMidBlock: readsVAEEncoder)
         XCTAssertEqual(taps.timestep, 20)
+        XCTAssertEqual(taps.namedTensors.count, readsVAEEncoder ? 5 : 4)
         for (name, tensor) in taps.namedTensors {
             let want = try expected.tensor(name)
             XCTAssertEqual(tensor.shape, want.shape, name)

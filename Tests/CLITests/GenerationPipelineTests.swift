@@ -96,6 +96,22 @@ final class GenerationPipelineTests: XCTestCase {
         XCTAssertTrue(voc.contains("<score>") && voc.contains("<attribute>"), voc)
     }
 
+    /// An adapter with `vae_encoder_taps` reads the VAE encoder of each generated image (label) and of each
+    /// reference (attributes); its labels are its own, and the same for any worker count.
+    func testAnAdapterThatReadsTheVAEEncoderLabelsGeneratedImages() throws {
+        let unetOnly = try run("unet-only", workers: 1)
+        let adapter = model.appendingPathComponent("adapter")
+        try FileManager.default.removeItem(at: adapter)
+        try FileManager.default.copyItem(at: CLIHarness.repositoryRoot.appendingPathComponent("Tests/AdapterTests/Fixtures/detect-sd2-like-vae/adapter"),
+                                         to: adapter)
+        let one = try run("vae-one", workers: 1)
+        XCTAssertEqual(try run("vae-two", workers: 2), one)
+        let file = "coco/annotations/instances_coco.json"
+        XCTAssertNotEqual(one[file], unetOnly[file], "another adapter, other labels")
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: one[file]!) as? [String: Any])
+        XCTAssertFalse((json["annotations"] as! [[String: Any]]).isEmpty, "a random adapter labels something above 0.2")
+    }
+
     func testSIGKILLThenResumeGivesTheSameBytes() throws {
         let expected = try run("reference", workers: 1)
         var rng = SeededRandom(seed: 77)

@@ -65,10 +65,24 @@ public struct StableDiffusionImg2ImgPipeline: Sendable {
 
     /// The reference latent of `image` (1, 3, H, W) in [-1, 1], times scaling_factor.
     public func referenceLatent(_ image: Tensor, noise: DiffusionNoise, useMean: Bool) throws -> Tensor {
+        try referenceLatent(image, noise: noise, useMean: useMean, keepingEncoderMidBlock: false).latent
+    }
+
+    /// The same, and the VAE encoder's mid-block output of that pass when asked for.
+    public func referenceLatent(_ image: Tensor, noise: DiffusionNoise, useMean: Bool,
+                                keepingEncoderMidBlock: Bool) throws -> (latent: Tensor, encoderMidBlock: Tensor?) {
         try checkImage(image)
-        let posterior = vae.encode(image)
+        let (posterior, midBlock): (DiagonalGaussianDistribution, Tensor?) =
+            keepingEncoderMidBlock ? vae.encodeKeepingMidBlock(image) : (vae.encode(image), nil)
         let latent = useMean ? posterior.mean : posterior.sample(noise: try noise.tensor(DiffusionNoise.posteriorKey, shape: posterior.mean.shape))
-        return latent * vae.scalingFactor
+        return (latent * vae.scalingFactor, midBlock)
+    }
+
+    /// The VAE encoder's mid-block output of an image (1, 3, H, W) in [-1, 1] (a generated image, for adapters
+    /// with `vae_encoder_taps`).
+    public func encoderMidBlock(_ image: Tensor) throws -> Tensor {
+        try checkImage(image)
+        return vae.encodeKeepingMidBlock(image).midBlock
     }
 
     /// Runs img2img. `progress(step, of)` is called after each step.
@@ -131,7 +145,9 @@ public struct StableDiffusionImg2ImgPipeline: Sendable {
     /// guidance's batch of 2 when `settings.guidanceScale > 1`, else the prompt alone; an empty prompt is
     /// allowed), and its taps. The noising is DDPM's forward process at a training timestep,
     /// sqrt(alphas_cumprod[t]) x + sqrt(1 - alphas_cumprod[t]) noise, whichever scheduler the settings name.
-    public func detectionTaps(image: Tensor, timestep: Int, settings: Img2ImgSettings, noise: DiffusionNoise) throws -> UNetFeatureTaps {
+    /// `withEncoderMidBlock` adds the VAE encoder's mid-block output of the same encode to the taps.
+    public func detectionTaps(image: Tensor, timestep: Int, settings: Img2ImgSettings, noise: DiffusionNoise,
+                              withEncoderMidBlock: Bool = false) throws -> UNetFeatureTaps {
         let config = try SchedulerConfig(schedulerFile, for: .ddim)
         guard (0..<config.numTrainTimesteps).contains(timestep) else {
             throw ModelLoadError(file: schedulerFile.file, key: "num_train_timesteps",
@@ -140,12 +156,15 @@ public struct StableDiffusionImg2ImgPipeline: Sendable {
         }
         let scheduler = DDIMScheduler(config: config)   // add_noise at a training timestep: alphas_cumprod[t]
         let embeddings = try encodePrompt(settings)
-        let reference = try referenceLatent(image, noise: noise, useMean: settings.useLatentMean)
+        let (reference, midBlock) = try referenceLatent(image, noise: noise, useMean: settings.useLatentMean,
+                                                        keepingEncoderMidBlock: withEncoderMidBlock)
         var latents = scheduler.addNoise(original: reference, noise: try noise.tensor(DiffusionNoise.latentKey, shape: reference.shape),
                                          timestep: timestep)
         let cfg = settings.classifierFreeGuidance
         if cfg { latents = Tensor.concat([latents, latents], dim: 0) }
-        return unet.forward(latents, timesteps: [Float(timestep)], encoderHiddenStates: embeddings, tapBatchIndex: cfg ? 1 : 0).taps!
+        var taps = unet.forward(latents, timesteps: [Float(timestep)], encoderHiddenStates: embeddings, tapBatchIndex: cfg ? 1 : 0).taps!
+        taps.vaeEncoderMidBlock = midBlock
+        return taps
     }
 
     private func checkImage(_ image: Tensor) throws {

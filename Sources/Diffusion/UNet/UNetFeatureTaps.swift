@@ -12,16 +12,22 @@ public struct UNetFeatureTaps: Sendable {
     public var timestep: Float
     /// stride -> (1, channels, h, w), strides ascending.
     public var byStride: [Int: Tensor]
+    /// The VAE encoder's `mid_block` output (1, C, h, w) for the same image, on the latent's grid (stride 1), when
+    /// asked for: adapters with `vae_encoder_taps` append it to the stride-1 group (docs/adapter.md).
+    public var vaeEncoderMidBlock: Tensor?
 
-    public init(timestep: Float, byStride: [Int: Tensor]) {
+    public init(timestep: Float, byStride: [Int: Tensor], vaeEncoderMidBlock: Tensor? = nil) {
         self.timestep = timestep
         self.byStride = byStride
+        self.vaeEncoderMidBlock = vaeEncoderMidBlock
     }
 
     public var strides: [Int] { byStride.keys.sorted() }
 
     /// Safetensors keys `stride<s>` -> tensor (tools/taps.py's names).
-    public var namedTensors: [(String, Tensor)] { strides.map { ("stride\($0)", byStride[$0]!) } }
+    public var namedTensors: [(String, Tensor)] {
+        strides.map { ("stride\($0)", byStride[$0]!) } + (vaeEncoderMidBlock.map { [("vae_encoder.mid_block", $0)] } ?? [])
+    }
 
     /// Channels per stride for a UNet config, without running it (the adapter's input widths).
     public static func channels(for config: UNet2DConditionModelConfig) -> [Int: Int] {
