@@ -118,8 +118,9 @@ struct DetectCommand: ParsableCommand {
     static func resultsJSON(_ results: [(imageId: Int, detection: Detection)]) -> String {
         let lines = results.map { r -> String in
             let d = r.detection
-            return String(format: "{\"image_id\": %d, \"category_id\": %d, \"bbox\": [%.2f, %.2f, %.2f, %.2f], \"score\": %.5f}",
-                          r.imageId, d.categoryId, d.x0, d.y0, d.width, d.height, d.score)
+            // Ids by interpolation: "%d" is 32 bits here, and generated ids (10^12 + ...) need 64.
+            return "{\"image_id\": \(r.imageId), \"category_id\": \(d.categoryId), "
+                + String(format: "\"bbox\": [%.2f, %.2f, %.2f, %.2f], \"score\": %.5f}", d.x0, d.y0, d.width, d.height, d.score)
         }
         return "[\n" + lines.joined(separator: ",\n") + (lines.isEmpty ? "]\n" : "\n]\n")
     }

@@ -43,6 +43,32 @@ final class DetectCommandTests: XCTestCase {
         }
     }
 
+    /// COCO-DE ids are 10^12 + ...: the results keep all 64 bits (a 32-bit format once wrapped them negative).
+    func testGeneratedImageIdsSurviveInTheResults() throws {
+        let source = demo.appendingPathComponent("annotations/instances_val.json")
+        var json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: source)) as? [String: Any])
+        let offset = 1_000_000_000_000
+        json["images"] = (json["images"] as! [[String: Any]]).prefix(2).map { image -> [String: Any] in
+            var copy = image
+            copy["id"] = (image["id"] as! Int) + offset
+            return copy
+        }
+        json["annotations"] = (json["annotations"] as! [[String: Any]]).map { a -> [String: Any] in
+            var copy = a
+            copy["image_id"] = (a["image_id"] as! Int) + offset
+            return copy
+        }
+        let gt = temp.appendingPathComponent("big-ids.json"), out = temp.appendingPathComponent("r.json")
+        try JSONSerialization.data(withJSONObject: json).write(to: gt)
+        let result = try CLIHarness.run(["detect", "--model", model.path, "--gt", gt.path, "--images", demo.appendingPathComponent("val").path,
+                                         "--out", out.path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let results = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: out)) as? [[String: Any]])
+        let ids = Set((json["images"] as! [[String: Any]]).map { $0["id"] as! Int })
+        XCTAssertFalse(results.isEmpty)
+        XCTAssertTrue(results.allSatisfy { ids.contains($0["image_id"] as! Int) }, "\(Set(results.map { $0["image_id"] as! Int }))")
+    }
+
     func testImageArgumentsTakeTheirIdsFromTheFileName() throws {
         let out = temp.appendingPathComponent("r.json")
         let image = demo.appendingPathComponent("val").appendingPathComponent(try firstValImage())
