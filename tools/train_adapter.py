@@ -212,6 +212,12 @@ class FrozenDiffusion:
             self.vae.encoder.mid_block.register_forward_hook(lambda m, i, o: setattr(self, "_encoder_feature", o))
 
     @torch.no_grad()
+    def reconstruct(self, images):
+        """decode(encode(images)) through the VAE (posterior mean), clamped: what a generated image at a low encode
+        ratio looks like at best (soft edges, blurred small shapes)."""
+        return self.vae.decode(self.vae.encode(images).latent_dist.mean).sample.clamp(-1, 1)
+
+    @torch.no_grad()
     def taps(self, images, timesteps, generator):
         """images (N, 3, H, W) in [-1, 1]; timesteps (N,) ints -> {"stride1": (N, C, h, w), ...}."""
         x0 = self.vae.encode(images).latent_dist.mean * self.vae.config.scaling_factor
@@ -278,11 +284,11 @@ def train(args):
         step = state["step"]
         rng.setstate(state["rng"])
         gen.set_state(state["gen"])
-        log(log_path, f"resumed from {ckpt} at iteration {step}")
+        log(log_path, f"resumed from {ckpt} at iteration {step}; now {args.iters} iterations, recon-prob {args.recon_prob}")
     else:
         log(log_path, f"training the adapter: {len(items)} images, {len(classes)} classes, taps {diff.tap_channels}, "
                       f"C {args.channels}, towers {args.tower_convs}, t in [{args.t_min}, {args.t_max}], {args.iters} "
-                      f"iterations of batch {args.batch}, lr {args.lr}")
+                      f"iterations of batch {args.batch}, lr {args.lr}, VAE encoder tap {args.vae_encoder_tap}, recon-prob {args.recon_prob}")
     strides = adapter.image_strides
     ranges = [(-1, 8 * strides[0])] + [(8 * s // 2, 8 * s) for s in strides[1:-1]] + [(8 * strides[-1] // 2, 1e8)]
     warmup = min(500, args.iters // 10)
@@ -306,6 +312,10 @@ def train(args):
             images.append(x)
             targets.append((bt, lt))
         images = torch.stack(images).to(device)
+        if args.recon_prob > 0:
+            pick = [i for i in range(images.shape[0]) if rng.random() < args.recon_prob]
+            if pick:
+                images[pick] = diff.reconstruct(images[pick])
         t = torch.randint(args.t_min, args.t_max + 1, (images.shape[0],), generator=gen)
         taps = diff.taps(images, t, gen)
         outputs = adapter(taps)
@@ -411,6 +421,9 @@ def main():
     ap.add_argument("--tower-convs", type=int, default=2)
     ap.add_argument("--vae-encoder-tap", action="store_true",
                     help="append the VAE encoder's mid block output to the stride1 group (detail the latent drops)")
+    ap.add_argument("--recon-prob", type=float, default=0.0,
+                    help="replace each training image by its VAE reconstruction with this probability (generated "
+                         "images are decoded by that VAE: labels on them need features robust to its blur)")
     ap.add_argument("--t-min", type=int, default=1)
     ap.add_argument("--t-max", type=int, default=50)
     ap.add_argument("--iters", type=int, default=3000)
