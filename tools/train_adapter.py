@@ -27,8 +27,9 @@ with losses, and with --val-instances runs detection-only on the val split, writ
 is installed, prints AP (compare with `dataengine eval`).
 
 Examples:
-  # the demo adapter (CPU, ~45 minutes on 2 threads; WORK/data is the 6,000 images of
-  # `tools/train_demo_model.py --stage data`; data/demo/coco/train, 160 images, works too but overfits):
+  # the demo adapter (CPU, ~65 minutes on 2 threads; WORK/data is the 6,000 images of
+  # `tools/train_demo_model.py --stage data`; data/demo/coco/train, 160 images, works too but overfits). The shipped
+  # one ran this with --iters 4000, then 10000, then 14000 --recon-prob 0.5 (docs/adapter.md):
   python tools/train_adapter.py --model models/demo --instances WORK/data/coco/annotations/instances_train.json \\
       --images WORK/data/coco/train --val-instances data/demo/coco/annotations/instances_val.json \\
       --val-images data/demo/coco/val --channels 128 --tower-convs 4 --vae-encoder-tap --iters 10000 --batch 8
