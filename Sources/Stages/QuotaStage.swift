@@ -39,18 +39,6 @@ public struct QuotaConfig: StageConfig, Equatable {
         }
     }
 
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(minInstancesPerCategory, forKey: .minInstancesPerCategory)
-        try c.encode(maxVariantsPerImage, forKey: .maxVariantsPerImage)
-        try c.encode(generate, forKey: .generate)
-        try c.encode(label, forKey: .label)
-        try c.encode(confidence, forKey: .confidence)
-        try c.encodeIfPresent(generateConfig, forKey: .generateConfig)
-        try c.encodeIfPresent(labelConfig, forKey: .labelConfig)
-        try c.encodeIfPresent(confidenceConfig, forKey: .confidenceConfig)
-    }
-
     struct LinkError: Error, CustomStringConvertible { var description: String }
 
     public func linking(earlier: [(id: String, config: any StageConfig)]) throws -> QuotaConfig {

@@ -70,11 +70,14 @@ public struct SinkSummary: Codable, Hashable, Sendable {
     public var outputs: [String: String]
     public var images: Int
     public var annotations: Int
+    /// What the sink could not write and why (one line each), for the run report; nil when nothing.
+    public var problems: [String]?
 
-    public init(outputs: [String: String], images: Int, annotations: Int) {
+    public init(outputs: [String: String], images: Int, annotations: Int, problems: [String]? = nil) {
         self.outputs = outputs
         self.images = images
         self.annotations = annotations
+        self.problems = problems
     }
 }
 

@@ -45,7 +45,7 @@ public final class StageTimings: @unchecked Sendable {
     }
 
     /// "per generated image: text 0.01 s, encode 0.05 s, denoise 2.31 s, ..." or nil when nothing was generated.
-    public func summary(order: [String] = ["attributes", "text", "encode", "denoise", "decode", "adapter", "write"]) -> String? {
+    public func summary(order: [String] = ["attributes", "text", "encode", "denoise", "decode", "adapter-encode", "adapter", "write"]) -> String? {
         let (seconds, counts) = snapshot()
         guard let images = counts["generated-images"], images > 0 else { return nil }
         let keys = order.filter { seconds[$0] != nil } + seconds.keys.filter { !order.contains($0) }.sorted()

@@ -157,7 +157,8 @@ public final class WriteStage: SinkStage {
             throw StageError(stage: context.stageId, message: "no output folder was given to the write stage")
         }
         var items = units.flatMap(\.items)
-        if config.includeReferences { items += try writeReferences(of: items, root: root, context: context) }
+        var problems: [String] = []
+        if config.includeReferences { items += try writeReferences(of: items, root: root, context: context, problems: &problems) }
         try checkUniqueIds(items, context: context)
         let name = datasetName(context)
         var outputs: [String: String] = [:]
@@ -192,12 +193,14 @@ public final class WriteStage: SinkStage {
         let stats = DatasetStatistics(dataset: written, name: name, reference: referenceSet, referenceName: context.meta.name)
         try stats.write(to: root)
         outputs["statistics"] = root.appendingPathComponent("stats.md").path
-        return SinkSummary(outputs: outputs, images: written.images.count, annotations: written.annotations.count)
+        return SinkSummary(outputs: outputs, images: written.images.count, annotations: written.annotations.count,
+                           problems: problems.isEmpty ? nil : problems)
     }
 
     /// The references of generated items, each once (lowest id first), written beside them: COCO
-    /// `images/references/<file>`, VOC the devkit's folders. Unreadable references are skipped.
-    func writeReferences(of items: [DatasetItem], root: URL, context: StageContext) throws -> [DatasetItem] {
+    /// `images/references/<file>`, VOC the devkit's folders. A reference that can no longer be read is left out
+    /// and named in `problems` (the run report lists them).
+    func writeReferences(of items: [DatasetItem], root: URL, context: StageContext, problems: inout [String]) throws -> [DatasetItem] {
         var seen = Set<Int>()
         let references = items.compactMap(\.reference).filter { seen.insert($0.image.id).inserted }.sorted { $0.image.id < $1.image.id }
         var written: [DatasetItem] = []
@@ -218,6 +221,7 @@ public final class WriteStage: SinkStage {
             }
             written.append(item)
         }
+        problems += scratch.issues.map { "reference \($0.record) not included: \($0.file): \($0.message)" }
         return written
     }
 

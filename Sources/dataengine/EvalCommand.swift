@@ -12,9 +12,10 @@ struct EvalCommand: ParsableCommand {
             the list a detector writes for COCO evaluation:
               [{"image_id": 1, "category_id": 3, "bbox": [x, y, w, h], "score": 0.9}, ...]
             Prints pycocotools' 12 summary lines (same layout, same numbers: docs/datasets.md) and AP per \
-            category; --json FILE writes them too. --pred may also be a COCO instances file whose annotations carry \
-            a `score` (a generated dataset: labels against `reference_boxes_<name>.json`, its label fidelity). Numbers are -1 where undefined (no ground truth box in that \
-            size range). Every detection must name an image and a category of --gt; an empty list scores 0.
+            category; --json FILE writes them too. --pred may also be a COCO instances file whose annotations \
+            carry a `score` (a generated dataset: labels against `reference_boxes_<name>.json`, its label \
+            fidelity). Numbers are -1 where undefined (no ground truth box in that size range). Every \
+            detection must name an image and a category of --gt; an empty list scores 0.
 
             Examples:
               dataengine eval --gt instances_val2017.json --pred detections_val2017.json

@@ -81,8 +81,11 @@ struct ValidateCommand: ParsableCommand {
         let threads = ComputeBudget.threadsPerWorker(workers: workers, cores: cores)
         FileHandle.standardError.write(Data("timing one UNet call, one VAE encode and decode of \(config.model) at \(config.size)x\(config.size)...\n".utf8))
         let e = try GenerationEstimate.measure(config, threads: threads)
+        let adapterFolder = Self.labelAdapterFolder(plan: plan, model: config.model)
+        let adapter = FileManager.default.fileExists(atPath: adapterFolder) ? try ModelCache.shared.adapter(adapterFolder, stage: "label") : nil
         let images = references * config.variants
-        let perImage = e.secondsPerImage
+        // An adapter that reads the VAE encoder encodes every generated image once more.
+        let perImage = e.secondsPerImage + (adapter?.config.readsVAEEncoder == true ? e.encodeSeconds : 0)
         let wall = perImage * Double(images) / Double(max(1, workers))
         print("# Cost of stage `\(id)` on this machine (\(cores) cores, \(workers) workers x \(threads) threads)")
         print(String(format: "UNet call %.2f s, VAE encode %.2f s, decode %.2f s; %.0f denoising steps on average", e.unetSeconds, e.encodeSeconds, e.decodeSeconds, e.meanSteps))
@@ -94,17 +97,20 @@ struct ValidateCommand: ParsableCommand {
                   + "(each runs one shard; ids never collide), or use a GPU implementation for the diffusion part")
         }
         let timesteps = try GenerationEstimate.lastTimesteps(config)
-        let adapterFolder = (plan.stages.first { ($0.config as? LabelConfig) != nil }?.config as? LabelConfig)?.adapter ?? config.model + "/adapter"
-        if FileManager.default.fileExists(atPath: adapterFolder) {
-            let adapter = try ModelCache.shared.adapter(adapterFolder, stage: "label")
+        if let adapter {
             print("labels come from the last step at t = \(Set(timesteps).sorted().map(String.init).joined(separator: " ... ")); the adapter was trained at t in \(adapter.config.timestepRange.lowerBound)...\(adapter.config.timestepRange.upperBound)")
             for t in Set(timesteps).sorted() {
                 if let warning = adapter.timestepWarning(Float(t)) { print("warning: \(warning)") }
             }
             if adapter.config.readsVAEEncoder {
-                print(String(format: "the adapter also reads the VAE encoder of each generated image: one more VAE encode (%.2f s) per image", e.encodeSeconds))
+                print(String(format: "the adapter also reads the VAE encoder of each generated image: one more VAE encode (%.2f s, counted above) per image", e.encodeSeconds))
             }
         }
+    }
+
+    /// The adapter that labels generated images: the label stage's `adapter`, else the model's `adapter/`.
+    static func labelAdapterFolder(plan: ResolvedPlan, model: String) -> String {
+        plan.stages.compactMap { ($0.config as? LabelConfig)?.adapter }.first ?? model + "/adapter"
     }
 
     func runPreflight(plan: ResolvedPlan, source: LoadedSource) throws {
@@ -112,7 +118,8 @@ struct ValidateCommand: ParsableCommand {
         guard let folder else { throw ValidationError("--preflight needs a stage with a model (attributes or generate)") }
         ComputeBudget.apply(threadsPerWorker: ProcessInfo.processInfo.activeProcessorCount)
         let detector = try DetectionOnlyDetector(pipeline: try ModelCache.shared.pipeline(folder, stage: "preflight"),
-                                                 adapter: try ModelCache.shared.adapter(folder + "/adapter", stage: "preflight"))
+                                                 adapter: try ModelCache.shared.adapter(Self.labelAdapterFolder(plan: plan, model: folder),
+                                                                                        stage: "preflight"))
         let items = Array(source.items.prefix(preflight))
         var detections: [COCODetection] = []
         let start = Date()

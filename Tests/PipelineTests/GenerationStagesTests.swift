@@ -175,6 +175,21 @@ final class GenerationStagesTests: XCTestCase {
         XCTAssertEqual(stage.inheritedAttribute(BoundingBox(x: 30, y: 30, width: 10, height: 10), categoryId: 1, reference: reference), "unknown")
     }
 
+    /// include_references: a reference that can no longer be read is left out and named, not silently lost.
+    func testAnUnreadableReferenceIsNamedAmongTheSinkProblems() throws {
+        var config = WriteConfig()
+        config.includeReferences = true
+        var generated = item(id: GeneratedIds.image(reference: 7, variant: 0), boxes: [])
+        generated.reference = ReferenceSnapshot(item(id: 7, boxes: [(1, BoundingBox(x: 1, y: 1, width: 5, height: 5))]))
+        var problems: [String] = []
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("refs-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let written = try WriteStage(config: config).writeReferences(of: [generated], root: root, context: context("write"), problems: &problems)
+        XCTAssertTrue(written.isEmpty)
+        XCTAssertEqual(problems.count, 1)
+        XCTAssertTrue(problems[0].contains("/nonexistent/7.jpg") && problems[0].contains("image 7"), problems[0])
+    }
+
     func testLabelWithoutGenerateSaysWhatIsWrong() {
         XCTAssertThrowsError(try LabelStage(config: LabelConfig()).process(UnitOutput(items: [item(id: 1, boxes: [])]), context: context("label"))) {
             XCTAssertTrue("\($0)".contains("right after a `generate`"), "\($0)")

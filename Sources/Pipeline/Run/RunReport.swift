@@ -104,6 +104,7 @@ public struct RunReport: Codable, Sendable {
         for (id, out) in outputs.sorted(by: { $0.key < $1.key }) {
             s += "- `\(id)`: \(out.images) images, \(out.annotations) boxes\n"
             for (k, v) in out.outputs.sorted(by: { $0.key < $1.key }) { s += "  - \(k): `\(v)`\n" }
+            for problem in out.problems ?? [] { s += "  - problem: \(problem)\n" }
         }
         s += "\n## Input problems (\(issueCount))\n\n"
         if issueExamples.isEmpty { s += "None.\n" }
@@ -125,6 +126,7 @@ public struct RunReport: Codable, Sendable {
         for (id, out) in outputs.sorted(by: { $0.key < $1.key }) {
             s += "Output `\(id)`: \(out.images) images, \(out.annotations) boxes\n"
             for (k, v) in out.outputs.sorted(by: { $0.key < $1.key }) { s += "  \(k): \(v)\n" }
+            if let problems = out.problems { s += "  \(problems.count) problem(s) writing it; see report.md\n" }
         }
         s += "Report: \(runDirectory)/report.md\n"
         return s
