@@ -6,9 +6,13 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "dataengine", targets: ["dataengine"]),
+        .library(name: "Support", targets: ["Support"]),
         .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
+        .library(name: "Statistics", targets: ["Statistics"]),
         .library(name: "Imaging", targets: ["Imaging"]),
         .library(name: "Pipeline", targets: ["Pipeline"]),
+        .library(name: "Stages", targets: ["Stages"]),
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "Diffusion", targets: ["Diffusion"]),
         .library(name: "Adapter", targets: ["Adapter"]),
@@ -26,38 +30,53 @@ let package = Package(
         // libjpeg reports errors by longjmp; this C shim catches them so Swift never sees a non-local exit.
         .target(name: "JPEGBridge", dependencies: ["CJPEG"]),
 
-        .target(name: "Tensors", dependencies: ["COpenBLAS"], swiftSettings: swift5),
-        .target(name: "Diffusion", dependencies: ["Tensors"], swiftSettings: swift5),
-        .target(name: "Adapter", dependencies: ["Diffusion", "Tensors"], swiftSettings: swift5),
-        .target(name: "Datasets", swiftSettings: swift5),
-        .target(name: "Imaging", dependencies: ["JPEGBridge"], swiftSettings: swift5),
-        .target(name: "Stages", dependencies: ["Datasets", "Imaging", "Diffusion", "Adapter", "Tensors"], swiftSettings: swift5),
+        // Small pieces every layer uses: atomic files, seeded randomness, zstd, a JSON value.
+        .target(name: "Support", dependencies: ["CZstd"]),
+        // The engine: tensors on OpenBLAS, then diffusers' model classes, then the detection head on their features.
+        .target(name: "Tensors", dependencies: ["Support", "COpenBLAS"]),
+        .target(name: "Diffusion", dependencies: ["Support", "Tensors"]),
+        .target(name: "Adapter", dependencies: ["Diffusion", "Tensors"]),
+        // Datasets: COCO and VOC models, readers and writers; evaluation and statistics on top of them.
+        .target(name: "Datasets", dependencies: ["Support"]),
+        .target(name: "Evaluation", dependencies: ["Datasets"]),
+        .target(name: "Statistics", dependencies: ["Datasets", "Support"]),
+        .target(name: "Imaging", dependencies: ["JPEGBridge"]),
+        // The run machinery: stage contract, pipeline file, unit scheduler, checkpoints. Knows no stage kind and no model.
         .target(
             name: "Pipeline",
             dependencies: [
-                "Stages", "Datasets", "CZstd",
+                "Datasets", "Support",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swift5),
+            ]),
+        // The built-in stage kinds, one file each, and their catalog.
+        .target(name: "Stages", dependencies: ["Pipeline", "Datasets", "Statistics", "Imaging", "Diffusion", "Adapter", "Tensors", "Support"]),
+        // Benchmark commands and their synthetic data, kept out of the product libraries.
+        .target(
+            name: "Bench",
+            dependencies: [
+                "Datasets", "Diffusion", "Tensors", "Support",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         .executableTarget(
             name: "dataengine",
             dependencies: [
-                "Pipeline", "Stages", "Datasets", "Imaging", "Tensors", "Diffusion", "Adapter",
+                "Pipeline", "Stages", "Datasets", "Evaluation", "Statistics", "Imaging", "Tensors", "Diffusion", "Adapter",
+                "Support", "Bench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: swift5),
+            ]),
 
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"], resources: [.copy("Fixtures")], swiftSettings: swift5),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "COpenBLAS"], resources: [.copy("Fixtures")], swiftSettings: swift5),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Stages", "Datasets", "Imaging"], resources: [.copy("Fixtures")], swiftSettings: swift5),
-        .testTarget(name: "CLITests", dependencies: ["Datasets"], swiftSettings: swift5),
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "COpenBLAS"], resources: [.copy("Fixtures")], swiftSettings: swift5),
-        .testTarget(name: "AdapterTests", dependencies: ["Adapter", "Diffusion", "Tensors"], resources: [.copy("Fixtures")], swiftSettings: swift5),
-        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensors", "CZstd"], resources: [.copy("Fixtures")], swiftSettings: swift5),
-    ]
+        .testTarget(name: "SupportTests", dependencies: ["Support"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Statistics", "Support"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Datasets"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "BenchTests", dependencies: ["Bench", "Datasets"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "COpenBLAS"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Datasets", "Support", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "Datasets", "Imaging", "Support"]),
+        .testTarget(name: "CLITests", dependencies: ["Datasets", "Support"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "COpenBLAS"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AdapterTests", dependencies: ["Adapter", "Diffusion", "Tensors"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensors", "Support"], resources: [.copy("Fixtures")]),
+    ],
+    swiftLanguageModes: [.v5]
 )
-
-// Swift 5 language mode: the scheduler is built on Dispatch with explicit locking; strict Sendable
-// checking of Swift 6 mode would be noise there. Revisit when the engine lands.
-var swift5: [SwiftSetting] { [.swiftLanguageMode(.v5)] }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write the COCO box-evaluation fixtures of Tests/DatasetsTests/Fixtures/eval with pycocotools' numbers.
+"""Write the COCO box-evaluation fixtures of Tests/EvaluationTests/Fixtures/eval with pycocotools' numbers.
 
 Each case is a folder with
     gt.json        a COCO instances file (the ground truth)
@@ -54,7 +54,7 @@ import numpy as np
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "DatasetsTests", "Fixtures", "eval")
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "EvaluationTests", "Fixtures", "eval")
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Writes COCO instances and captions files that pycocotools, detectron2 and mmdetection load.
 ///

@@ -4,20 +4,20 @@
 /// - Integral doubles up to 2^53 in magnitude are written as integers ("10", not "10.0"); other doubles as
 ///   Swift's shortest representation that reads back to the same value ("473.07", "1e-05").
 /// - Strings escape `"`, `\` and control characters; everything else, non-ASCII included, is written as is.
-struct JSONEmitter {
-    var bytes: [UInt8] = []
+package struct JSONEmitter {
+    package var bytes: [UInt8] = []
 
-    init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+    package init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
 
-    @inline(__always) mutating func raw(_ text: StaticString) {
+    @inline(__always) package mutating func raw(_ text: StaticString) {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
-    @inline(__always) mutating func byte(_ b: UInt8) { bytes.append(b) }
+    @inline(__always) package mutating func byte(_ b: UInt8) { bytes.append(b) }
 
-    mutating func raw(_ json: RawJSON) { bytes.append(contentsOf: json.bytes) }
+    package mutating func raw(_ json: RawJSON) { bytes.append(contentsOf: json.bytes) }
 
-    mutating func int(_ v: Int) {
+    package mutating func int(_ v: Int) {
         if v < 0 {
             bytes.append(UInt8(ascii: "-"))
             uint(v.magnitude.asUInt64)
@@ -26,7 +26,7 @@ struct JSONEmitter {
         }
     }
 
-    mutating func uint(_ v: UInt64) {
+    package mutating func uint(_ v: UInt64) {
         if v < 10 { bytes.append(UInt8(ascii: "0") + UInt8(v)); return }
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
             var n = v
@@ -42,7 +42,7 @@ struct JSONEmitter {
 
     /// Writes a finite double; returns false (writing nothing) for NaN and infinities, which JSON cannot hold.
     @discardableResult
-    mutating func double(_ v: Double) -> Bool {
+    package mutating func double(_ v: Double) -> Bool {
         guard v.isFinite else { return false }
         if v.rounded() == v && abs(v) <= 9_007_199_254_740_992 {  // 2^53: every such integer is exact
             int(Int(v))
@@ -53,7 +53,7 @@ struct JSONEmitter {
         return true
     }
 
-    mutating func string(_ s: String) {
+    package mutating func string(_ s: String) {
         bytes.append(UInt8(ascii: "\""))
         var s = s
         s.withUTF8 { utf8 in

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Writes a `DetectionDataset` as a Pascal VOC devkit:
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// A component's configuration (`unet/config.json`, `scheduler/scheduler_config.json`, ...) with typed
 /// accessors. A missing field or one of the wrong type is a `ModelLoadError` naming the file and field.

@@ -1,5 +1,6 @@
 import Foundation
 import Tensors
+import Support
 
 /// A diffusers pipeline folder (what `pipeline.save_pretrained(dir)` writes and the Hub serves):
 ///

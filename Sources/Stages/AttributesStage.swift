@@ -4,6 +4,7 @@ import Diffusion
 import Foundation
 import Imaging
 import Tensors
+import Pipeline
 
 public struct AttributesConfig: StageConfig, Equatable {
     /// A model folder with an `adapter/`: its Detection-Adapter runs in detection-only mode on each image.

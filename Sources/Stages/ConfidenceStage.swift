@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Pipeline
 
 public struct ConfidenceConfig: StageConfig, Equatable {
     /// δ: keep boxes scoring at least this (DiffusionEngine: 0.3).

@@ -1,4 +1,5 @@
 import Datasets
+import Pipeline
 
 public struct FilterConfig: StageConfig, Equatable {
     public enum AreaMeasure: String, Codable, Sendable { case union, sum }

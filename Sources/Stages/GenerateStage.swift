@@ -3,6 +3,8 @@ import Diffusion
 import Foundation
 import Imaging
 import Tensors
+import Support
+import Pipeline
 
 public struct GenerateConfig: StageConfig, Equatable {
     public enum Scheduler: String, Codable, Sendable {
@@ -94,18 +96,18 @@ public struct GeneratedFeatures: Sendable {
 /// a prompt, the noise. The engine encodes the crop, noises it to the ratio, denoises with the prompt under
 /// classifier-free guidance, and decodes; the image goes to the stage's work folder, the UNet's feature taps
 /// of the last step go to `label` in memory. The reference's boxes follow the crop into `referenceAnnotations`.
-public final class GenerateStage: Stage {
+public final class GenerateStage: HandOverStage {
     public let config: GenerateConfig
 
     public init(config: GenerateConfig) { self.config = config }
 
-    public func process(_ input: UnitOutput, context: StageContext) throws -> UnitOutput {
-        try process(input, variants: 0..<config.variants, context: context)
+    public func produce(_ input: UnitOutput, context: StageContext) throws -> HandedOver<GeneratedFeatures> {
+        try produce(input, variants: 0..<config.variants, context: context)
     }
 
     /// Generates the given variants of every input item (category quotas ask for variants after the planned ones).
-    public func process(_ input: UnitOutput, variants: Range<Int>, context: StageContext) throws -> UnitOutput {
-        var out = UnitOutput()
+    public func produce(_ input: UnitOutput, variants: Range<Int>, context: StageContext) throws -> HandedOver<GeneratedFeatures> {
+        var handed = HandedOver<GeneratedFeatures>()
         ComputeBudget.apply(threadsPerWorker: context.computeThreads)
         let pipeline = try ModelCache.shared.pipeline(config.model, stage: context.stageId)
         guard config.size % pipeline.vaeScaleFactor == 0 else {
@@ -119,21 +121,20 @@ public final class GenerateStage: Stage {
             do {
                 image = try JPEG.decodeFile(atPath: reference.sourcePath).image
             } catch let error as ImagingError {
-                out.drop(reference, reason: "corrupt-image", message: "\(error)")
-                out.issues.append(LoadIssue(kind: .corruptImage, file: reference.sourcePath, record: reference.label, message: "\(error); skipped"))
+                handed.output.drop(reference, reason: "corrupt-image", message: "\(error)")
+                handed.output.issues.append(LoadIssue(kind: .corruptImage, file: reference.sourcePath, record: reference.label, message: "\(error); skipped"))
                 continue
             }
             for variant in variants {
                 if context.isCancelled() { throw CancellationError() }
                 let (item, features) = try generate(reference, image: image, variant: variant, pipeline: pipeline, prompts: prompts,
                                                     work: work, context: context)
-                out.transient[out.items.count] = features
-                out.items.append(item)
+                handed.append(item, features)
             }
-            out.count("references")
+            handed.output.count("references")
         }
-        out.count("images-generated", out.items.count)
-        return out
+        handed.output.count("images-generated", handed.output.items.count)
+        return handed
     }
 
     func generate(_ reference: DatasetItem, image: RGBImage, variant: Int, pipeline: StableDiffusionImg2ImgPipeline,

@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import Imaging
+import Pipeline
 
 /// `preview.jpg`: a contact sheet of reference images next to their generated variants, with the boxes drawn
 /// (references: their ground truth; variants: the labels with class and score), so a person can judge a

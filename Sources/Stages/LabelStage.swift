@@ -3,6 +3,7 @@ import Datasets
 import Diffusion
 import Foundation
 import Imaging
+import Pipeline
 
 public struct LabelConfig: StageConfig, Equatable {
     /// The adapter folder; default: the generating model's `adapter/`.
@@ -37,19 +38,22 @@ public struct LabelConfig: StageConfig, Equatable {
 /// over in memory by `generate` (the two run fused in one unit). Boxes are in the generated image's pixels, with
 /// the adapter's score and an attribute inherited from the cropped reference boxes. Boxes of zero width or
 /// height (clipped at an image edge) are dropped and counted.
-public final class LabelStage: Stage {
+public final class LabelStage: FusedStage {
     public let config: LabelConfig
 
     public init(config: LabelConfig) { self.config = config }
 
+    /// Called without generate's features (not fused): says how to fix the pipeline.
     public func process(_ input: UnitOutput, context: StageContext) throws -> UnitOutput {
+        throw StageError(stage: context.stageId, message: "no UNet features for \(input.items.first?.label ?? "its items")",
+                         hint: "a `label` stage must come right after a `generate` stage (they run fused)")
+    }
+
+    public func consume(_ input: HandedOver<GeneratedFeatures>, context: StageContext) throws -> UnitOutput {
         var out = UnitOutput()
-        for (index, var item) in input.items.enumerated() {
+        for (item, features) in input.pairs {
+            var item = item
             if context.isCancelled() { throw CancellationError() }
-            guard let features = input.transient[index] as? GeneratedFeatures else {
-                throw StageError(stage: context.stageId, message: "no UNet features for \(item.label)",
-                                 hint: "a `label` stage must come right after a `generate` stage (they run fused)")
-            }
             let folder = config.adapter ?? features.modelFolder + "/adapter"
             let adapter = try ModelCache.shared.adapter(folder, stage: context.stageId)
             if adapter.timestepWarning(features.taps.timestep) != nil { out.count("labels-outside-adapter-timestep-range") }

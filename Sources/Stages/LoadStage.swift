@@ -1,8 +1,9 @@
 import Foundation
 import Datasets
+import Pipeline
 
 /// Where a pipeline's reference images come from.
-public struct SourceConfig: Codable, Sendable, Equatable {
+public struct SourceConfig: StageConfig, Equatable {
     public enum Format: String, Codable, Sendable { case coco, voc }
 
     public var format: Format
@@ -77,11 +78,7 @@ public struct SourceConfig: Codable, Sendable, Equatable {
 
     /// The same config with relative paths made absolute against `base` (the pipeline file's folder).
     public func resolvingPaths(against base: URL) -> SourceConfig {
-        func abs(_ p: String?) -> String? {
-            guard let p else { return nil }
-            if p.hasPrefix("/") { return URL(fileURLWithPath: p).standardized.path }
-            return base.appendingPathComponent(p).standardized.path
-        }
+        func abs(_ p: String?) -> String? { p.map { absolutePath($0, base: base) } }
         var copy = self
         copy.instances = abs(instances)
         copy.captions = abs(captions)
@@ -91,7 +88,7 @@ public struct SourceConfig: Codable, Sendable, Equatable {
     }
 
     /// The files whose content decides what is loaded (hashed into the run's fingerprint).
-    public var annotationFiles: [String] {
+    public var inputFiles: [String] {
         switch format {
         case .coco: return [instances, captions].compactMap { $0 }
         case .voc: return (splits ?? []).map { split in
@@ -102,18 +99,31 @@ public struct SourceConfig: Codable, Sendable, Equatable {
     }
 }
 
-/// The loaded source: the dataset's description and its images as items, in file order.
-public struct LoadedSource: Sendable {
-    public var meta: DatasetMeta
-    public var items: [DatasetItem]
-    public var issues: [LoadIssue]
-    public var dropped: [DroppedItem]
-}
-
 /// The first stage of every pipeline: reads a COCO or VOC dataset into items. Images whose file is
 /// missing are dropped and counted here, so later stages only see readable paths.
-public enum LoadStage {
-    public static func load(_ config: SourceConfig) throws -> LoadedSource {
+public final class LoadStage: SourceStage {
+    public let config: SourceConfig
+
+    public init(config: SourceConfig) { self.config = config }
+
+    /// The source kind of the built-in catalog: the pipeline's `source:` block.
+    public static let kind = StageKind.typed(ResolvedPlan.sourceId, summary: "read a COCO or VOC dataset (the pipeline's `source:` block)",
+                                             config: SourceConfig.self, make: { LoadStage(config: $0) })
+
+    public func load(context: StageContext) throws -> SourceOutput { try Self.load(config) }
+
+    /// The images, and for VOC each image's annotation XML (`YEAR/JPEGImages/x.jpg` -> `YEAR/Annotations/x.xml`).
+    public func itemFiles(_ items: [DatasetItem]) -> [String] {
+        guard config.format == .voc, let devkit = config.devkit else { return items.map(\.sourcePath) }
+        return items.flatMap { item -> [String] in
+            let parts = item.image.fileName.split(separator: "/")
+            guard parts.count == 3 else { return [item.sourcePath] }
+            let stem = URL(fileURLWithPath: String(parts[2])).deletingPathExtension().lastPathComponent
+            return [item.sourcePath, "\(devkit)/\(parts[0])/Annotations/\(stem).xml"]
+        }
+    }
+
+    public static func load(_ config: SourceConfig) throws -> SourceOutput {
         let dataset: DetectionDataset
         let imageRoot: String
         switch config.format {
@@ -156,7 +166,7 @@ public enum LoadStage {
                                      captions: (captions[image.id] ?? []).map(\.text)))
         }
         let meta = DatasetMeta(name: config.name, categories: dataset.categories, info: dataset.info, licenses: dataset.licenses)
-        return LoadedSource(meta: meta, items: items, issues: issues, dropped: dropped)
+        return SourceOutput(meta: meta, items: items, issues: issues, dropped: dropped)
     }
 
     static func requireFile(_ path: String, what: String) throws {

@@ -1,6 +1,7 @@
 import Adapter
 import Diffusion
 import Foundation
+import Pipeline
 
 /// Models loaded once per process and shared by every unit that names the same folder: the weights are
 /// read-only, so workers can run them side by side. Loading errors are not cached (a fixed folder loads on the

@@ -1,5 +1,7 @@
 import Foundation
 import Datasets
+import Support
+import Pipeline
 
 /// How the generate stage words its text prompt (DiffusionEngine, "Prompts").
 public struct PromptConfig: Codable, Hashable, Sendable {

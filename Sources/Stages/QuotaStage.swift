@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Pipeline
 
 public struct QuotaConfig: StageConfig, Equatable {
     /// The annotation lower bound: every category should reach this many kept labels.
@@ -104,14 +105,14 @@ public final class QuotaStage: BarrierStage {
                 variants[id] = v + 1
                 var generateContext = context
                 generateContext.stageId = config.generate
-                let generated = try generate.process(UnitOutput(items: [references[id]!.item]), variants: v..<(v + 1), context: generateContext)
+                let generated = try generate.produce(UnitOutput(items: [references[id]!.item]), variants: v..<(v + 1), context: generateContext)
                 var labelContext = context
                 labelContext.stageId = config.label
-                let labelled = try label.process(generated, context: labelContext)
+                let labelled = try label.consume(generated, context: labelContext)
                 var confidenceContext = context
                 confidenceContext.stageId = config.confidence
                 let filtered = try confidence.process(labelled, context: confidenceContext)
-                made += generated.items.count
+                made += generated.output.items.count
                 kept += filtered.items.count
                 out.items += filtered.items
             }

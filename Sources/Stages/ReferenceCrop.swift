@@ -1,5 +1,6 @@
 import Datasets
 import Imaging
+import Support
 
 /// The generate stage's reference preprocessing: resize keeping the aspect ratio so the short side is `size`,
 /// then a square `size` x `size` crop at a seeded offset. Boxes follow: scaled, shifted, clipped to the

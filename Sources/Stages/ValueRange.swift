@@ -1,4 +1,5 @@
 import Datasets
+import Support
 
 /// A number or a range to draw from uniformly, as a pipeline file writes it: `7.5` or `[0.3, 1.0]`.
 public struct ValueRange: Codable, Hashable, Sendable {

@@ -1,6 +1,9 @@
 import Foundation
 import Datasets
 import Imaging
+import Support
+import Statistics
+import Pipeline
 
 public struct WriteConfig: StageConfig, Equatable {
     public enum Format: String, Codable, Sendable { case coco, voc }

@@ -1,3 +1,5 @@
+import Foundation
+import Support
 /// One tensor of a safetensors file, as its header describes it.
 public struct SafeTensorsTensorInfo: Sendable, Equatable {
     public var name: String
@@ -55,8 +57,8 @@ public struct SafeTensorsHeader: Sendable, Equatable {
         guard headerBytes[0] == UInt8(ascii: "{") else {
             throw fail("the header does not start with `{`: not a safetensors file")
         }
-        let root: SafeTensorsJSON
-        switch SafeTensorsJSON.parse(headerBytes) {
+        let root: JSONValue
+        switch JSONValue.parse(Data(headerBytes)) {
         case .success(let value): root = value
         case .failure(let failure): throw fail("the header is not valid JSON: \(failure.reason)")
         }
@@ -95,7 +97,7 @@ public struct SafeTensorsHeader: Sendable, Equatable {
     }
 
     private static func parseEntry(
-        name: String, value: SafeTensorsJSON, dataSize: Int,
+        name: String, value: JSONValue, dataSize: Int,
         fail: (String, String?, String) -> WeightError
     ) throws -> SafeTensorsTensorInfo {
         let hint = WeightError.corruptHint
@@ -140,7 +142,7 @@ public struct SafeTensorsHeader: Sendable, Equatable {
         return SafeTensorsTensorInfo(name: name, dtype: dtype, shape: shape, dataOffsets: begin..<end)
     }
 
-    private static func render(_ values: [SafeTensorsJSON]) -> String {
+    private static func render(_ values: [JSONValue]) -> String {
         "[" + values.map { v -> String in
             switch v {
             case .int(let i): return String(i)

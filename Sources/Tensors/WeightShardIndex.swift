@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// The index of a sharded checkpoint (`diffusion_pytorch_model.safetensors.index.json`,
 /// `model.safetensors.index.json`, or a variant such as `model.safetensors.index.fp16.json`):
@@ -31,8 +32,8 @@ public struct WeightShardIndex: Sendable, Equatable {
             throw WeightError(file: path, message: FileManager.default.fileExists(atPath: path) ? "cannot read the shard index" : "shard index not found",
                               hint: "check the path")
         }
-        let root: SafeTensorsJSON
-        switch data.withUnsafeBytes({ SafeTensorsJSON.parse($0) }) {
+        let root: JSONValue
+        switch JSONValue.parse(data) {
         case .success(let v): root = v
         case .failure(let f): throw WeightError(file: path, message: "the shard index is not valid JSON: \(f.reason)", hint: hint)
         }

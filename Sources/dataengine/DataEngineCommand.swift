@@ -1,4 +1,5 @@
 import ArgumentParser
+import Bench
 import Foundation
 import Datasets
 import Pipeline
@@ -37,20 +38,4 @@ struct DataEngineCommand: ParsableCommand {
     }
 
     static func exit(status: Int32) -> Never { Glibc.exit(status) }
-}
-
-struct BenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "bench",
-        abstract: "Benchmarks that compare DataEngine with the reference implementations on this machine.",
-        discussion: """
-            Benchmarks print figures measured on this machine; the tools/ scripts run the Python reference
-            in the same run and print the ratios.
-
-            Example:
-              dataengine bench load                 # COCO train2017-scale file: load time and peak memory
-              tools/bench_load.sh                   # the same next to pycocotools, with ratios
-              dataengine bench ops                  # conv/attention kernels vs this machine's sgemm rate
-            """,
-        subcommands: [BenchLoadCommand.self, BenchOpsCommand.self, BenchUNetCommand.self])
 }

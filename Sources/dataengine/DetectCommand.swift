@@ -7,6 +7,7 @@ import Foundation
 import Imaging
 import Stages
 import Tensors
+import Support
 
 /// `dataengine detect`: the Detection-Adapter in detection-only mode on real images, to COCO results JSON.
 struct DetectCommand: ParsableCommand {

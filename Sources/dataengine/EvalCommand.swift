@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Datasets
+import Support
+import Evaluation
 
 /// `dataengine eval`: COCO box AP of a results file against a ground truth instances file.
 struct EvalCommand: ParsableCommand {

@@ -3,6 +3,7 @@ import Foundation
 import Datasets
 import Pipeline
 import Stages
+import Support
 
 /// Turns any error into one clear message on stderr and the documented exit code:
 /// 0 done, 1 failed, 2 bad usage or bad pipeline file, 130 interrupted.

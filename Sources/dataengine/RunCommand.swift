@@ -35,7 +35,7 @@ struct RunCommand: ParsableCommand {
         let watcher = InterruptWatcher()
         FileHandle.standardError.write(Data("run directory: \(dir.path)\n".utf8))
         let logger = FileLogHandler.logger(label: "dataengine", path: dir.appendingPathComponent("log.txt").path)
-        let report = try PipelineRun.start(pipelinePath: pipeline, runDirectory: dir, logger: logger,
+        let report = try PipelineRun.start(pipelinePath: pipeline, catalog: .builtIn, runDirectory: dir, logger: logger,
                                            options: .init(workers: workers, progress: Self.progressReporter(),
                                                           isCancelled: { watcher.isInterrupted }))
         print(report.summary(), terminator: "")
@@ -83,7 +83,7 @@ struct ResumeCommand: ParsableCommand {
         let dir = URL(fileURLWithPath: runDirectory)
         let watcher = InterruptWatcher()
         let logger = FileLogHandler.logger(label: "dataengine", path: dir.appendingPathComponent("log.txt").path)
-        let report = try PipelineRun.resume(runDirectory: dir, logger: logger,
+        let report = try PipelineRun.resume(runDirectory: dir, catalog: .builtIn, logger: logger,
                                             options: .init(workers: max(1, workers), progress: RunCommand.progressReporter(),
                                                            isCancelled: { watcher.isInterrupted }))
         print(report.summary(), terminator: "")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Datasets
+import Statistics
 
 struct StatsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

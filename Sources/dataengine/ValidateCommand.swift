@@ -7,6 +7,7 @@ import Imaging
 import Pipeline
 import Stages
 import Tensors
+import Evaluation
 
 struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,15 +44,18 @@ struct ValidateCommand: ParsableCommand {
     var workers: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func run() throws {
-        let file = try PipelineFile.load(path: pipeline)
+        let file = try PipelineFile.load(path: pipeline, catalog: .builtIn)
         let plan = ResolvedPlan(file)
         _ = try ExecutionGraph(plan: plan)
         print("# Resolved plan (every default filled in)")
         print(try plan.yaml())
-        let source = try LoadStage.load(plan.source)
+        guard let sourceConfig = plan.source as? SourceConfig else {
+            throw PipelineError(message: "the source is not a COCO or VOC source", hint: "this is a bug in the stage catalog")
+        }
+        let source = try LoadStage.load(sourceConfig)
         let boxes = source.items.reduce(0) { $0 + $1.annotations.count }
         let captions = source.items.reduce(0) { $0 + $1.captions.count }
-        print("# Source `\(plan.source.name)` (\(plan.source.format.rawValue))")
+        print("# Source `\(sourceConfig.name)` (\(sourceConfig.format.rawValue))")
         print("images: \(source.items.count) readable, \(source.dropped.count) missing")
         print("boxes: \(boxes), categories: \(source.meta.categories.count), captions: \(captions)")
         print("batches of \(plan.batchSize): \((source.items.count + plan.batchSize - 1) / plan.batchSize)")
@@ -113,7 +117,7 @@ struct ValidateCommand: ParsableCommand {
         plan.stages.compactMap { ($0.config as? LabelConfig)?.adapter }.first ?? model + "/adapter"
     }
 
-    func runPreflight(plan: ResolvedPlan, source: LoadedSource) throws {
+    func runPreflight(plan: ResolvedPlan, source: SourceOutput) throws {
         let folder = plan.stages.compactMap { ($0.config as? AttributesConfig)?.model ?? ($0.config as? GenerateConfig)?.model }.first
         guard let folder else { throw ValidationError("--preflight needs a stage with a model (attributes or generate)") }
         ComputeBudget.apply(threadsPerWorker: ProcessInfo.processInfo.activeProcessorCount)

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import Diffusion
 @testable import Adapter
+import Support
 
 final class AdapterConfigTests: XCTestCase {
     let base: [String: JSONValue] = [

@@ -3,6 +3,7 @@ import Foundation
 import XCTest
 #if canImport(Glibc)
 import Glibc
+import Support
 #endif
 
 /// Runs the built `dataengine` executable as a child process.

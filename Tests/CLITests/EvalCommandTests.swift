@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-/// `dataengine eval` on a committed pycocotools case (Tests/DatasetsTests/Fixtures/eval).
+/// `dataengine eval` on a committed pycocotools case (Tests/EvaluationTests/Fixtures/eval).
 final class EvalCommandTests: XCTestCase {
     var temp: URL!
 
@@ -12,7 +12,7 @@ final class EvalCommandTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: temp) }
 
-    var fixture: URL { CLIHarness.repositoryRoot.appendingPathComponent("Tests/DatasetsTests/Fixtures/eval/random-mixed") }
+    var fixture: URL { CLIHarness.repositoryRoot.appendingPathComponent("Tests/EvaluationTests/Fixtures/eval/random-mixed") }
 
     func expected() throws -> [String: Any] {
         let data = try Data(contentsOf: fixture.appendingPathComponent("expected.json"))

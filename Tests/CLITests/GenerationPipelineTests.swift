@@ -3,6 +3,7 @@ import XCTest
 import Datasets
 #if canImport(Glibc)
 import Glibc
+import Support
 #endif
 
 /// The generation stages end to end on a tiny model (the sd2-like parity model with a random adapter): attributes,

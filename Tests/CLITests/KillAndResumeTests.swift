@@ -3,6 +3,7 @@ import XCTest
 import Datasets
 #if canImport(Glibc)
 import Glibc
+import Support
 #endif
 
 /// The promise of the run directory: kill a run at any moment (SIGKILL, Ctrl-C), resume it, and get exactly

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Datasets
+import Support
 
 final class COCOReaderTests: XCTestCase {
     typealias T = COCOTestSupport

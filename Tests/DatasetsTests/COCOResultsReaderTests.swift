@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Datasets
+import Evaluation
 
 /// Reading detections (`--pred`) and ground truth (`--gt`) for evaluation.
 final class COCOResultsReaderTests: XCTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Datasets
+@testable import Statistics
 
 final class StatisticsReportTests: XCTestCase {
     func testCSVRows() {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Datasets
+@testable import Statistics
 
 /// A reference and an output dataset small enough to count by hand.
 enum StatisticsFixture {

@@ -1,4 +1,4 @@
-import CZstd
+import Support
 import Foundation
 import XCTest
 @testable import Diffusion
@@ -176,20 +176,9 @@ enum TokenizerFixtures {
         return URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/tokenizer")
     }
 
-    static func zstdDecompress(_ input: [UInt8]) throws -> [UInt8] {
-        let size = input.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, input.count) }
-        guard size < UInt64.max - 1 else { throw CocoaError(.fileReadCorruptFile) }
-        var out = [UInt8](repeating: 0, count: Int(size))
-        let n = input.withUnsafeBytes { src in
-            out.withUnsafeMutableBytes { dst in ZSTD_decompress(dst.baseAddress, Int(size), src.baseAddress, input.count) }
-        }
-        guard ZSTD_isError(n) == 0, n == Int(size) else { throw CocoaError(.fileReadCorruptFile) }
-        return out
-    }
-
     static func decompressedFixture(_ name: String) throws -> Data {
         let raw = try Data(contentsOf: directory.appendingPathComponent(name))
-        return Data(try zstdDecompress([UInt8](raw)))
+        return Data(try Zstd.decompress([UInt8](raw)))
     }
 
     private static let lock = NSLock()

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import Tensors
 @testable import Diffusion
+import Support
 
 /// Config parsing (JSONValue, ComponentConfig) and the errors of broken model folders.
 final class ModelFolderConfigTests: XCTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Diffusion
+import Support
 
 /// SchedulerConfig against diffusers' `XScheduler.from_config(file, **overrides)` (Fixtures/schedulers/manifest.json
 /// `config_cases`), and its errors.

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import Tensors
 @testable import Diffusion
+import Support
 
 /// The scheduler fixtures of Tests/DiffusionTests/Fixtures/schedulers/ (tools/make_scheduler_fixtures.py, diffusers
 /// 0.42.1): `configs/*.json`, `manifest.json`, `tensors.safetensors`; see the folder's README.md.

@@ -1,6 +1,7 @@
 import XCTest
 import Tensors
 @testable import Diffusion
+import Support
 
 /// Shapes, tap layout and config handling of the UNet on synthetic weights (numerical parity with diffusers is
 /// in UNet2DConditionModelParityTests).

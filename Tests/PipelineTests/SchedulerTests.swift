@@ -2,10 +2,11 @@ import XCTest
 import Logging
 import Datasets
 @testable import Pipeline
-@testable import Stages
+import Support
 
-/// Test stage kinds: `tag` hands an in-memory value to the fused `consume`; `reverse` is a barrier; `collect`
-/// is a sink that writes one line per item per unit and a final list.
+/// Test stage kinds, defined outside `Sources/Stages` (the runner knows no stage kind): `test-source` reads a
+/// COCO instances file; `tag` hands a string per item, in memory, to the fused `consume`; `reverse` is a
+/// barrier; `collect` is a sink that writes one line per item per unit and a final list.
 struct NoConfig: StageConfig {
     init() {}
     init(from decoder: Decoder) throws { _ = try decoder.container(keyedBy: CodingKeys.self) }
@@ -13,31 +14,59 @@ struct NoConfig: StageConfig {
     func encode(to encoder: Encoder) throws {}
 }
 
-final class TagStage: Stage {
-    func process(_ input: UnitOutput, context: StageContext) throws -> UnitOutput {
-        var out = UnitOutput(items: input.items)
-        for item in input.items {
+struct TestSourceConfig: StageConfig {
+    var instances: String
+    var images: String
+
+    func resolvingPaths(against base: URL) -> TestSourceConfig {
+        TestSourceConfig(instances: absolutePath(instances, base: base), images: absolutePath(images, base: base))
+    }
+
+    var inputFiles: [String] { [instances] }
+}
+
+final class TestSource: SourceStage {
+    let config: TestSourceConfig
+    init(config: TestSourceConfig) { self.config = config }
+
+    func load(context: StageContext) throws -> SourceOutput {
+        let dataset = try COCOReader.load(instances: URL(fileURLWithPath: config.instances))
+        let boxes = dataset.annotationsByImage()
+        let items = dataset.images.map { DatasetItem(image: $0, sourcePath: config.images + "/" + $0.fileName, annotations: boxes[$0.id] ?? []) }
+        return SourceOutput(meta: DatasetMeta(name: "test", categories: dataset.categories), items: items)
+    }
+
+    func itemFiles(_ items: [DatasetItem]) -> [String] { items.map(\.sourcePath) }
+}
+
+final class TagStage: HandOverStage {
+    func produce(_ input: UnitOutput, context: StageContext) throws -> HandedOver<String> {
+        var out = HandedOver<String>()
+        for (index, item) in input.items.enumerated() {
+            if index == 0, item.image.id % 5 == 0 { out.output.drop(item, reason: "multiple-of-five"); continue }
             var r = context.random(item.image.id)
-            out.transient[item.image.id] = "tag-\(item.image.id)-\(r.next() % 1000)"
+            out.append(item, "tag-\(item.image.id)-\(r.next() % 1000)")
         }
-        if let first = input.items.first, first.image.id % 5 == 0 { out.drop(first, reason: "multiple-of-five"); out.items.removeFirst() }
         return out
     }
 }
 
-final class ConsumeStage: Stage {
-    func process(_ input: UnitOutput, context: StageContext) throws -> UnitOutput {
+final class ConsumeStage: FusedStage {
+    func consume(_ input: HandedOver<String>, context: StageContext) throws -> UnitOutput {
         var out = UnitOutput()
-        for var item in input.items {
-            guard let tag = input.transient[item.image.id] as? String else {
-                throw StageError(stage: context.stageId, message: "no transient value for \(item.image.id): not fused")
-            }
+        for (item, tag) in input.pairs {
+            var item = item
             item.captions = [tag]
             out.items.append(item)
         }
         out.count("consumed", out.items.count)
         return out
     }
+}
+
+/// Fuses like `consume` but reads another hand-over type: the plan must refuse it after `tag`.
+final class ConsumeNumbersStage: FusedStage {
+    func consume(_ input: HandedOver<Int>, context: StageContext) throws -> UnitOutput { input.output }
 }
 
 final class ReverseStage: BarrierStage {
@@ -60,13 +89,19 @@ final class CollectStage: SinkStage {
     }
 }
 
+extension StageCatalog {
+    static let test = StageCatalog(
+        source: .typed("load", summary: "test source", config: TestSourceConfig.self, make: { TestSource(config: $0) }),
+        kinds: [
+            .typed("test-tag", summary: "test", config: NoConfig.self, make: { _ in TagStage() }),
+            .typed("test-consume", summary: "test", fusesWithInput: true, config: NoConfig.self, make: { _ in ConsumeStage() }),
+            .typed("test-consume-numbers", summary: "test", fusesWithInput: true, config: NoConfig.self, make: { _ in ConsumeNumbersStage() }),
+            .typed("test-reverse", summary: "test", config: NoConfig.self, make: { _ in ReverseStage() }),
+            .typed("test-collect", summary: "test", isSink: true, config: NoConfig.self, make: { _ in CollectStage() }),
+        ])
+}
+
 final class SchedulerTests: XCTestCase {
-    override class func setUp() {
-        StageCatalog.register(.typed("test-tag", summary: "test", config: NoConfig.self, make: { _ in TagStage() }))
-        StageCatalog.register(.typed("test-consume", summary: "test", fusesWithInput: true, config: NoConfig.self, make: { _ in ConsumeStage() }))
-        StageCatalog.register(.typed("test-reverse", summary: "test", config: NoConfig.self, make: { _ in ReverseStage() }))
-        StageCatalog.register(.typed("test-collect", summary: "test", isSink: true, config: NoConfig.self, make: { _ in CollectStage() }))
-    }
 
     var temp: URL!
 
@@ -85,7 +120,6 @@ final class SchedulerTests: XCTestCase {
             seed: 3
             batch_size: 4
             source:
-              format: coco
               instances: instances.json
               images: images
             stages:
@@ -106,7 +140,7 @@ final class SchedulerTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: temp) }
 
     func run(_ name: String, workers: Int) throws -> RunReport {
-        try PipelineRun.start(pipelinePath: temp.appendingPathComponent("p.yaml").path, runDirectory: temp.appendingPathComponent(name),
+        try PipelineRun.start(pipelinePath: temp.appendingPathComponent("p.yaml").path, catalog: .test, runDirectory: temp.appendingPathComponent(name),
                               logger: Logger(label: "test"), options: .init(workers: workers))
     }
 
@@ -148,13 +182,13 @@ final class SchedulerTests: XCTestCase {
         _ = try run("r", workers: 2)
         let dir = temp.appendingPathComponent("r")
         let before = try outputFiles("r")
-        _ = try PipelineRun.resume(runDirectory: dir, logger: Logger(label: "test"), options: .init(workers: 1))
+        _ = try PipelineRun.resume(runDirectory: dir, catalog: .test, logger: Logger(label: "test"), options: .init(workers: 1))
         XCTAssertEqual(try outputFiles("r"), before)
 
         let path = temp.appendingPathComponent("p.yaml")
         let edited = try String(contentsOf: path, encoding: .utf8).replacingOccurrences(of: "seed: 3", with: "seed: 4")
         try edited.write(to: path, atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try PipelineRun.resume(runDirectory: dir, logger: Logger(label: "test"), options: .init(workers: 1))) { error in
+        XCTAssertThrowsError(try PipelineRun.resume(runDirectory: dir, catalog: .test, logger: Logger(label: "test"), options: .init(workers: 1))) { error in
             XCTAssertTrue("\(error)".contains("pipeline (resolved plan) changed"), "\(error)")
         }
     }
@@ -162,7 +196,7 @@ final class SchedulerTests: XCTestCase {
     func testResumeRefusesChangedAnnotationsAndImages() throws {
         _ = try run("inputs", workers: 1)
         let dir = temp.appendingPathComponent("inputs")
-        let resume = { try PipelineRun.resume(runDirectory: dir, logger: Logger(label: "test"), options: .init(workers: 1)) }
+        let resume = { try PipelineRun.resume(runDirectory: dir, catalog: .test, logger: Logger(label: "test"), options: .init(workers: 1)) }
         XCTAssertNoThrow(try resume())
         // An image file touched (new modification time): refused.
         let image = temp.appendingPathComponent("images/7.jpg").path
@@ -186,7 +220,7 @@ final class SchedulerTests: XCTestCase {
 
     func testFusingAfterASharedStageIsRefused() throws {
         let text = """
-            source: {format: coco, instances: instances.json, images: images}
+            source: {instances: instances.json, images: images}
             stages:
               - id: tag
                 kind: test-tag
@@ -196,7 +230,28 @@ final class SchedulerTests: XCTestCase {
                 kind: test-collect
                 input: tag
             """
-        let file = try PipelineFile.parse(text, file: temp.appendingPathComponent("q.yaml").path, defaultName: "q")
+        let file = try PipelineFile.parse(text, file: temp.appendingPathComponent("q.yaml").path, defaultName: "q", catalog: .test)
         XCTAssertThrowsError(try ExecutionGraph(plan: ResolvedPlan(file))) { XCTAssertTrue("\($0)".contains("never stored") || "\($0)".contains("no other stage"), "\($0)") }
+    }
+
+    func testFusingStagesWhoseHandOverTypesDifferIsRefusedWhenThePlanIsBuilt() throws {
+        let text = """
+            source: {instances: instances.json, images: images}
+            stages:
+              - id: tag
+                kind: test-tag
+              - id: numbers
+                kind: test-consume-numbers
+              - kind: test-collect
+            """
+        let file = try PipelineFile.parse(text, file: temp.appendingPathComponent("q.yaml").path, defaultName: "q", catalog: .test)
+        XCTAssertThrowsError(try ExecutionGraph(plan: ResolvedPlan(file))) { XCTAssertTrue("\($0)".contains("hands over String"), "\($0)") }
+    }
+
+    func testAStageKindUnknownToTheCatalogIsRefusedWithTheKnownNames() throws {
+        let text = "source: {instances: instances.json, images: images}\nstages:\n  - kind: filter\n"
+        XCTAssertThrowsError(try PipelineFile.parse(text, file: "/tmp/q.yaml", defaultName: "q", catalog: .test)) {
+            XCTAssertTrue("\($0)".contains("unknown stage kind `filter`") && "\($0)".contains("test-tag"), "\($0)")
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Tensors
+import Support
 
 /// One noise-and-denoise run (DiffusionEngine's stage 4): what diffusers' `StableDiffusionImg2ImgPipeline` takes.
 public struct Img2ImgSettings: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 extension SchedulerConfig {
     /// Reads a `scheduler_config.json` of any scheduler class (PNDM, DDIM, DPMSolverMultistep, Euler, LMS, UniPC, ...)

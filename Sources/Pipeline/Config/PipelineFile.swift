@@ -1,6 +1,5 @@
 import Foundation
 import Yams
-import Stages
 
 /// One entry of a pipeline's `stages:` list: `id`, `kind`, optional `input`, and the kind's own keys.
 public struct StageEntry: Encodable, Sendable {
@@ -9,6 +8,8 @@ public struct StageEntry: Encodable, Sendable {
     /// The `id` of the stage this one reads from; nil = the previous stage (or the source, for the first).
     public var input: String?
     public var config: any StageConfig
+    /// The catalog entry of `kind`.
+    public var stageKind: StageKind
     /// Where the entry is in the pipeline file, for error messages.
     public var line: Int?
 
@@ -28,25 +29,28 @@ public struct PipelineFile: Sendable {
     public var name: String
     public var seed: UInt64
     public var batchSize: Int
-    public var source: SourceConfig
+    /// The `source:` block, decoded by the catalog's source kind.
+    public var source: any StageConfig
+    public var sourceKind: StageKind
     public var stages: [StageEntry]
 
     public static let defaultBatchSize = 32
 
-    /// Reads and checks a pipeline file; relative paths in it are taken relative to its folder.
-    public static func load(path: String) throws -> PipelineFile {
+    /// Reads and checks a pipeline file; relative paths in it are taken relative to its folder. `catalog` has
+    /// the stage kinds it may name.
+    public static func load(path: String, catalog: StageCatalog) throws -> PipelineFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError(file: path, message: "cannot read the pipeline file", hint: "check the path; examples are in pipelines/")
         }
         let text = String(decoding: data, as: UTF8.self)
         let defaultName = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-        return try parse(text, file: path, defaultName: defaultName)
+        return try parse(text, file: path, defaultName: defaultName, catalog: catalog)
     }
 
-    public static func parse(_ text: String, file: String, defaultName: String) throws -> PipelineFile {
+    public static func parse(_ text: String, file: String, defaultName: String, catalog: StageCatalog) throws -> PipelineFile {
         let decoder = StrictYAMLDecoder(file: file)
         let node = try decoder.compose(text)
-        let raw = try decoder.decode(RawPipeline.self, from: node)
+        let raw = try decoder.decode(RawPipeline.self, from: node, userInfo: [.stageCatalog: catalog])
         let absolute = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
         let base = URL(fileURLWithPath: absolute).standardized.deletingLastPathComponent()
         var seenIds: [String: Int?] = [:]
@@ -62,11 +66,11 @@ public struct PipelineFile: Sendable {
                                       hint: earlier.isEmpty ? "the first stage reads from the source; remove `input`"
                                           : "earlier stages: \(earlier.joined(separator: ", "))" + (nearest(input, in: earlier).map { "; did you mean `\($0)`?" } ?? ""))
                 }
-                if StageCatalog.kind(named: raw.stages.first { $0.id == input }!.kind)?.isSink == true {
+                if raw.stages.first(where: { $0.id == input })?.stageKind.isSink == true {
                     throw ConfigError(file: file, line: entry.line, message: "stage `\(entry.id)` reads from `\(input)`, a write stage, which passes nothing on",
                                       hint: "read from the stage before it instead")
                 }
-            } else if index > 0, StageCatalog.kind(named: raw.stages[index - 1].kind)?.isSink == true {
+            } else if index > 0, raw.stages[index - 1].stageKind.isSink {
                 throw ConfigError(file: file, line: entry.line, message: "stage `\(entry.id)` follows a write stage, which passes nothing on",
                                   hint: "add `input: <id>` naming the stage it should read from")
             }
@@ -87,7 +91,7 @@ public struct PipelineFile: Sendable {
             stages.append(resolved)
         }
         return PipelineFile(name: raw.name ?? defaultName, seed: raw.seed ?? 0, batchSize: raw.batchSize ?? defaultBatchSize,
-                            source: raw.source.resolvingPaths(against: base), stages: stages)
+                            source: raw.source.resolvingPaths(against: base), sourceKind: catalog.source, stages: stages)
     }
 }
 
@@ -96,7 +100,7 @@ struct RawPipeline: Decodable {
     var name: String?
     var seed: UInt64?
     var batchSize: Int?
-    var source: SourceConfig
+    var source: any StageConfig
     var stages: [StageEntry]
 
     enum CodingKeys: String, CodingKey { case name, seed, batchSize = "batch_size", source, stages }
@@ -109,8 +113,22 @@ struct RawPipeline: Decodable {
         if let b = batchSize, b < 1 {
             throw DecodingError.dataCorruptedError(forKey: .batchSize, in: c, debugDescription: "batch_size must be at least 1")
         }
-        source = try c.decode(SourceConfig.self, forKey: .source)
+        source = try Self.catalog(decoder).source.decodeConfig(try c.superDecoder(forKey: .source))
         stages = try c.decode([StageEntry].self, forKey: .stages)
+    }
+}
+
+extension CodingUserInfoKey {
+    /// The `StageCatalog` a pipeline file is decoded with.
+    static let stageCatalog = CodingUserInfoKey(rawValue: "dataengine.stageCatalog")!
+}
+
+extension RawPipeline {
+    static func catalog(_ decoder: Decoder) throws -> StageCatalog {
+        guard let catalog = decoder.userInfo[.stageCatalog] as? StageCatalog else {
+            throw PipelineError(message: "a pipeline file was decoded without a stage catalog", hint: "this is a bug: decode it with PipelineFile.parse")
+        }
+        return catalog
     }
 }
 
@@ -123,8 +141,9 @@ extension StageEntry: Decodable {
         id = try c.decodeIfPresent(String.self, forKey: .id) ?? kind
         input = try c.decodeIfPresent(String.self, forKey: .input)
         line = (decoder as? NodeDecoder)?.node.mark?.line
-        guard let stageKind = StageCatalog.kind(named: kind) else {
-            let names = StageCatalog.all.map(\.name)
+        let catalog = try RawPipeline.catalog(decoder)
+        guard let stageKind = catalog.kind(named: kind) else {
+            let names = catalog.names
             let near = nearest(kind, in: names).map { "did you mean `\($0)`? " } ?? ""
             let context = decoder as? NodeDecoder
             throw ConfigError(file: context?.context.file ?? "pipeline", line: line,
@@ -132,5 +151,6 @@ extension StageEntry: Decodable {
                               hint: near + "stage kinds: " + names.joined(separator: ", "))
         }
         config = try stageKind.decodeConfig(decoder)
+        self.stageKind = stageKind
     }
 }

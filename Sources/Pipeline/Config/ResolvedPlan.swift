@@ -1,6 +1,5 @@
 import Foundation
 import Yams
-import Stages
 
 /// The pipeline with every default filled in and every path absolute: what `validate` prints, what a run
 /// directory stores, and (hashed) what decides whether a run may be resumed.
@@ -8,7 +7,8 @@ public struct ResolvedPlan: Encodable, Sendable {
     public var name: String
     public var seed: UInt64
     public var batchSize: Int
-    public var source: SourceConfig
+    public var source: any StageConfig
+    public var sourceKind: StageKind
     public var stages: [ResolvedStage]
 
     public struct ResolvedStage: Encodable, Sendable {
@@ -17,6 +17,7 @@ public struct ResolvedPlan: Encodable, Sendable {
         public var input: String
         public var fusedWithInput: Bool
         public var config: any StageConfig
+        public var stageKind: StageKind
 
         enum CodingKeys: String, CodingKey { case id, kind, input, fusedWithInput = "fused_with_input", config }
 
@@ -40,13 +41,31 @@ public struct ResolvedPlan: Encodable, Sendable {
         seed = file.seed
         batchSize = file.batchSize
         source = file.source
+        sourceKind = file.sourceKind
         var previous = ResolvedPlan.sourceId
         stages = file.stages.map { entry in
             let input = entry.input ?? previous
             previous = entry.id
-            let kind = StageCatalog.kind(named: entry.kind)!
-            return ResolvedStage(id: entry.id, kind: entry.kind, input: input, fusedWithInput: kind.fusesWithInput, config: entry.config)
+            return ResolvedStage(id: entry.id, kind: entry.kind, input: input, fusedWithInput: entry.stageKind.fusesWithInput,
+                                 config: entry.config, stageKind: entry.stageKind)
         }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(batchSize, forKey: .batchSize)
+        try source.encode(to: c.superEncoder(forKey: .source))
+        try c.encode(stages, forKey: .stages)
+    }
+
+    /// The source stage, built from its config.
+    public func makeSource() throws -> any SourceStage {
+        guard let stage = try sourceKind.make(source) as? any SourceStage else {
+            throw PipelineError(message: "source kind `\(sourceKind.name)` does not build a SourceStage", hint: "this is a bug in the stage catalog")
+        }
+        return stage
     }
 
     /// Canonical JSON (sorted keys): stored in the run directory and hashed.

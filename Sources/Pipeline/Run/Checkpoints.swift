@@ -1,6 +1,6 @@
 import Foundation
 import Datasets
-import Stages
+import Support
 
 /// Committed units, one zstd-compressed JSON file each, written atomically: a unit is committed exactly
 /// when its file exists. Encoding is canonical (sorted keys), so the same result gives the same bytes.

@@ -1,5 +1,3 @@
-import Stages
-
 /// The pipeline's stages grouped into segments: a segment is a stage plus the stages fused into it, which
 /// run inside one unit with only the last one's result checkpointed.
 public struct ExecutionGraph: Sendable {
@@ -24,7 +22,7 @@ public struct ExecutionGraph: Sendable {
         var consumers: [String: Int] = [:]
         for stage in plan.stages { consumers[stage.input, default: 0] += 1 }
         for stage in plan.stages {
-            let built = try StageCatalog.kind(named: stage.kind)!.make(stage.config)
+            let built = try stage.stageKind.make(stage.config)
             if stage.fusedWithInput {
                 guard stage.input != ResolvedPlan.sourceId, let s = segmentOfStage[stage.input] else {
                     throw PipelineError(message: "stage `\(stage.id)` (\(stage.kind)) must follow the stage it fuses with, not the source")
@@ -32,6 +30,14 @@ public struct ExecutionGraph: Sendable {
                 guard segments[s].tail == stage.input, consumers[stage.input] == 1 else {
                     throw PipelineError(message: "stage `\(stage.id)` (\(stage.kind)) runs fused with `\(stage.input)`, so no other stage may read `\(stage.input)`",
                                         hint: "what passes between fused stages is never stored; read from `\(stage.id)` instead")
+                }
+                if let why = Fusion.mismatch(producer: segments[s].stages[segments[s].stages.count - 1], consumer: built) {
+                    throw PipelineError(message: "stage `\(stage.id)` (\(stage.kind)) runs fused with `\(stage.input)`, but \(why)",
+                                        hint: "put it right after a stage whose result it reads in memory")
+                }
+                guard segments[s].stages.count == 1 else {
+                    throw PipelineError(message: "stage `\(stage.id)` (\(stage.kind)) would be the third stage of one fused unit",
+                                        hint: "only two stages run fused: read from `\(stage.input)` with a stage that does not fuse")
                 }
                 segments[s].stageIds.append(stage.id)
                 segments[s].stages.append(built)

@@ -1,27 +1,26 @@
 import Foundation
-import Stages
+import Datasets
 
-/// What a run's outputs depend on, hashed: the resolved plan, the annotation files, the image files (size
-/// and modification time), and (once the engine lands) the model weights. `resume` refuses a run
-/// directory whose fingerprint no longer matches, and shows what changed.
+/// What a run's outputs depend on, hashed: the resolved plan, the input files (annotations, in full) and the
+/// model folders. `resume` refuses a run directory whose fingerprint no longer matches, and shows what changed.
+/// (The image files' sizes and modification times are hashed when the source is loaded: `LoadSummary`.)
 public struct Fingerprint: Codable, Equatable, Sendable {
     public var plan: String
     public var inputs: [String: String]
-    public var images: String?
     public var models: [String: String]
 
     public static func compute(plan: ResolvedPlan) throws -> Fingerprint {
         var planHash = ContentHash()
         planHash.update(try plan.canonicalJSON())
         var inputs: [String: String] = [:]
-        for file in plan.source.annotationFiles where FileManager.default.fileExists(atPath: file) {
+        for file in plan.source.inputFiles + plan.stages.flatMap(\.config.inputFiles) where FileManager.default.fileExists(atPath: file) {
             inputs[file] = try ContentHash.ofFile(file)
         }
         var models: [String: String] = [:]
         for stage in plan.stages {
             for path in stage.config.dependencies where models[path] == nil { models[path] = modelHash(path) }
         }
-        return Fingerprint(plan: planHash.hex, inputs: inputs, images: nil, models: models)
+        return Fingerprint(plan: planHash.hex, inputs: inputs, models: models)
     }
 
     /// A model folder's (or file's) fingerprint: every file's relative path, size and modification time, and
@@ -54,18 +53,6 @@ public struct Fingerprint: Codable, Equatable, Sendable {
         return hash.hex
     }
 
-    /// The per-item files whose size and modification time are hashed: the images, and for VOC each image's
-    /// annotation XML (`YEAR/JPEGImages/x.jpg` -> `YEAR/Annotations/x.xml`).
-    public static func itemFiles(_ items: [DatasetItem], source: SourceConfig) -> [String] {
-        guard source.format == .voc, let devkit = source.devkit else { return items.map(\.sourcePath) }
-        return items.flatMap { item -> [String] in
-            let parts = item.image.fileName.split(separator: "/")
-            guard parts.count == 3 else { return [item.sourcePath] }
-            let stem = URL(fileURLWithPath: String(parts[2])).deletingPathExtension().lastPathComponent
-            return [item.sourcePath, "\(devkit)/\(parts[0])/Annotations/\(stem).xml"]
-        }
-    }
-
     /// Hash of the given files' sizes and modification times.
     public static func imagesHash(paths: [String]) -> String {
         var hash = ContentHash()
@@ -92,7 +79,6 @@ public struct Fingerprint: Codable, Equatable, Sendable {
             default: out.append("\(file) changed")
             }
         }
-        if let a = images, let b = stored.images, a != b { out.append("image files changed (size or modification time)") }
         for model in Set(models.keys).union(stored.models.keys).sorted() where models[model] != stored.models[model] {
             out.append("model weights \(model) changed")
         }

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import Datasets
-import Stages
+import Support
 
 /// One run of a pipeline in its run directory: plans units from what is already committed, runs them on a
 /// worker pool, and ends with the run report. Starting and resuming are the same code: a fresh run simply
@@ -51,8 +51,8 @@ public final class PipelineRun: @unchecked Sendable {
     // MARK: Starting and resuming
 
     /// Starts a new run of the pipeline file in `runDirectory` (which must not hold a run yet).
-    public static func start(pipelinePath: String, runDirectory: URL, logger: Logger, options: Options) throws -> RunReport {
-        let file = try PipelineFile.load(path: pipelinePath)
+    public static func start(pipelinePath: String, catalog: StageCatalog, runDirectory: URL, logger: Logger, options: Options) throws -> RunReport {
+        let file = try PipelineFile.load(path: pipelinePath, catalog: catalog)
         let plan = ResolvedPlan(file)
         let directory = RunDirectory(runDirectory)
         if directory.exists {
@@ -74,7 +74,7 @@ public final class PipelineRun: @unchecked Sendable {
     }
 
     /// Continues a run after an interruption. Refuses when the pipeline, its inputs or models changed.
-    public static func resume(runDirectory: URL, logger: Logger, options: Options) throws -> RunReport {
+    public static func resume(runDirectory: URL, catalog: StageCatalog, logger: Logger, options: Options) throws -> RunReport {
         let directory = RunDirectory(runDirectory)
         guard directory.exists else {
             throw PipelineError(message: "\(directory.path) is not a run directory (no plan.json)",
@@ -86,7 +86,7 @@ public final class PipelineRun: @unchecked Sendable {
         let originalExists = FileManager.default.fileExists(atPath: origin.pipelinePath)
         let text = try String(contentsOfFile: originalExists ? origin.pipelinePath : directory.pipelineCopy.path, encoding: .utf8)
         let defaultName = URL(fileURLWithPath: origin.pipelinePath).deletingPathExtension().lastPathComponent
-        let file = try PipelineFile.parse(text, file: origin.pipelinePath, defaultName: defaultName)
+        let file = try PipelineFile.parse(text, file: origin.pipelinePath, defaultName: defaultName, catalog: catalog)
         let plan = ResolvedPlan(file)
         let stored = try decodeJSON(Fingerprint.self, from: directory.fingerprintFile)
         let current = try Fingerprint.compute(plan: plan)
@@ -108,7 +108,7 @@ public final class PipelineRun: @unchecked Sendable {
         try scanCommitted()
         if checkImages, let summary = loadSummary {
             let items = try (0..<summary.batches).flatMap { try checkpoints.load(UnitOutput.self, stage: ResolvedPlan.sourceId, unit: Checkpoints.batchName($0)).items }
-            let hash = Fingerprint.imagesHash(paths: Fingerprint.itemFiles(items, source: plan.source))
+            let hash = Fingerprint.imagesHash(paths: try plan.makeSource().itemFiles(items))
             if hash != summary.imagesHash {
                 throw PipelineError(message: "cannot resume \(directory.path): image files changed (size or modification time) since the run started",
                                     hint: "restore them or start a new run")
@@ -281,14 +281,17 @@ public final class PipelineRun: @unchecked Sendable {
     }
 
     func performLoad() throws {
-        let source = try LoadStage.load(plan.source)
+        let stage = try plan.makeSource()
+        let source = try stage.load(context: StageContext(runSeed: plan.seed, stageId: ResolvedPlan.sourceId, meta: DatasetMeta(name: plan.name, categories: []),
+                                                          unitIndex: 0, outputDirectory: nil, computeThreads: options.threadsPerUnit,
+                                                          workDirectory: directory.work(of: ResolvedPlan.sourceId), isCancelled: options.isCancelled))
         let size = plan.batchSize
         let batches = stride(from: 0, to: source.items.count, by: size).map { Array(source.items[$0..<min($0 + size, source.items.count)]) }
         for (index, batch) in batches.enumerated() {
             try checkpoints.save(UnitOutput(items: batch), stage: ResolvedPlan.sourceId, unit: Checkpoints.batchName(index))
         }
         let summary = LoadSummary(meta: source.meta, batches: batches.count, items: source.items.count, issues: source.issues,
-                                  dropped: source.dropped, imagesHash: Fingerprint.imagesHash(paths: Fingerprint.itemFiles(source.items, source: plan.source)))
+                                  dropped: source.dropped, imagesHash: Fingerprint.imagesHash(paths: stage.itemFiles(source.items)))
         try checkpoints.save(summary, stage: ResolvedPlan.sourceId, unit: "summary")
         stateLock.lock()
         loadSummary = summary
@@ -307,18 +310,19 @@ public final class PipelineRun: @unchecked Sendable {
     }
 
     func performUnit(segment: ExecutionGraph.Segment, batch: Int) throws {
-        var current = try input(of: segment, batch: batch)
+        let input = try input(of: segment, batch: batch)
         var record = UnitRecord(outputs: [:])
-        for (id, stage) in zip(segment.stageIds, segment.stages) {
-            let output = segment.isSink && id == segment.tail ? directory.output(of: id) : nil
-            let result = try stage.process(current, context: context(stage: id, unit: batch, output: output))
-            var kept = result
-            if id != segment.tail {
-                kept.count(Self.passedOnCounter, kept.items.count)
-                kept.items = []
-            }
-            record.outputs[id] = kept
-            current = result
+        let output = segment.isSink ? directory.output(of: segment.tail) : nil
+        if segment.stages.count == 2 {
+            var (first, second) = try Fusion.run(producer: segment.stages[0], consumer: segment.stages[1], input: input,
+                                                 producerContext: context(stage: segment.head, unit: batch),
+                                                 consumerContext: context(stage: segment.tail, unit: batch, output: output))
+            first.count(Self.passedOnCounter, first.items.count)
+            first.items = []
+            record.outputs[segment.head] = first
+            record.outputs[segment.tail] = second
+        } else {
+            record.outputs[segment.tail] = try segment.stages[0].process(input, context: context(stage: segment.tail, unit: batch, output: output))
         }
         try checkpoints.save(record, stage: segment.tail, unit: Checkpoints.batchName(batch))
     }

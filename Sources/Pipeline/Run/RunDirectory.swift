@@ -2,6 +2,7 @@ import Foundation
 import Datasets
 #if canImport(Glibc)
 import Glibc
+import Support
 #endif
 
 /// The folder a run lives in:

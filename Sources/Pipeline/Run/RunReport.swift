@@ -1,6 +1,6 @@
 import Foundation
 import Datasets
-import Stages
+import Support
 
 /// The end of a run, for people (report.md, the summary printed) and programs (report.json): per stage
 /// the items in and out, what was dropped and why, counters, input issues; the outputs; the wall time.

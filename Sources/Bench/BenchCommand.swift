@@ -1,0 +1,21 @@
+import ArgumentParser
+
+/// `dataengine bench`: the benchmark commands, kept in their own target so the product libraries carry no
+/// benchmark code.
+public struct BenchCommand: ParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks that compare DataEngine with the reference implementations on this machine.",
+        discussion: """
+            Benchmarks print figures measured on this machine; the tools/ scripts run the Python reference
+            in the same run and print the ratios.
+
+            Example:
+              dataengine bench load                 # COCO train2017-scale file: load time and peak memory
+              tools/bench_load.sh                   # the same next to pycocotools, with ratios
+              dataengine bench ops                  # conv/attention kernels vs this machine's sgemm rate
+            """,
+        subcommands: [BenchLoadCommand.self, BenchOpsCommand.self, BenchUNetCommand.self])
+}

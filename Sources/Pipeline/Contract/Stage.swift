@@ -1,0 +1,98 @@
+import Foundation
+import Datasets
+import Support
+
+/// What every unit of a stage can see: the run's seed, the input dataset's description, the unit's identity
+/// and, for stages that write, the folder they own. Stages never open run-directory files themselves.
+public struct StageContext: Sendable {
+    public var runSeed: UInt64
+    public var stageId: String
+    public var meta: DatasetMeta
+    /// The unit's index among its stage's units (the shard number for a writer).
+    public var unitIndex: Int
+    /// For sinks: the folder this stage writes its dataset into (created by the pipeline).
+    public var outputDirectory: URL?
+    /// A folder this stage may keep intermediate files in (generated images before they are written), owned by
+    /// the stage: `RUNDIR/work/<stage id>`. Files there must be named by item identity, so a rerun of a unit
+    /// writes the same bytes to the same names.
+    public var workDirectory: URL?
+    /// Set when the user interrupts; long stages should check it between items.
+    public var isCancelled: @Sendable () -> Bool
+    /// The compute budget of one unit: how many threads it may keep busy (cores / workers), so that workers
+    /// x threads never oversubscribe the machine. The engine sizes its BLAS and tensor threads from it.
+    public var computeThreads: Int
+
+    public init(runSeed: UInt64, stageId: String, meta: DatasetMeta, unitIndex: Int, outputDirectory: URL?,
+                computeThreads: Int = 1, workDirectory: URL? = nil, isCancelled: @escaping @Sendable () -> Bool = { false }) {
+        self.runSeed = runSeed
+        self.workDirectory = workDirectory
+        self.stageId = stageId
+        self.meta = meta
+        self.unitIndex = unitIndex
+        self.outputDirectory = outputDirectory
+        self.computeThreads = max(1, computeThreads)
+        self.isCancelled = isCancelled
+    }
+
+    /// A random generator for one purpose, derived from the run seed, this stage and the given identity.
+    public func random(_ parts: Int...) -> SeededRandom {
+        SeededRandom(seed: SeededRandom.derive(runSeed: runSeed, stage: stageId, parts: parts))
+    }
+
+    /// A seed for one purpose (noise of one variant), derived like `random(_:)` but under another name, so it
+    /// never repeats a stream `random` hands out.
+    public func seed(_ purpose: String, _ parts: Int...) -> UInt64 {
+        SeededRandom.derive(runSeed: runSeed, stage: stageId + "/" + purpose, parts: parts)
+    }
+
+    /// The work folder, or an error naming the stage (a pipeline always sets it; direct callers must too).
+    public func requireWorkDirectory() throws -> URL {
+        guard let workDirectory else {
+            throw StageError(stage: stageId, message: "no work folder was given to the stage", hint: "set StageContext.workDirectory")
+        }
+        return workDirectory
+    }
+}
+
+/// A stage: a function from the items of one unit to the items it passes on, plus the files it writes.
+/// It must be deterministic in its input and `context` (same input => same output and same bytes written).
+public protocol Stage: AnyObject, Sendable {
+    func process(_ input: UnitOutput, context: StageContext) throws -> UnitOutput
+}
+
+/// A stage that ends a branch by writing a dataset: after all its units, `finalize` sees every unit's
+/// output in unit order and writes what spans them (the merged annotation file, statistics).
+public protocol SinkStage: Stage {
+    func finalize(_ units: [UnitOutput], reference: [UnitOutput], context: StageContext) throws -> SinkSummary
+}
+
+/// What a sink reports at the end of a run.
+public struct SinkSummary: Codable, Hashable, Sendable {
+    public var outputs: [String: String]
+    public var images: Int
+    public var annotations: Int
+    /// What the sink could not write and why (one line each), for the run report; nil when nothing.
+    public var problems: [String]?
+
+    public init(outputs: [String: String], images: Int, annotations: Int, problems: [String]? = nil) {
+        self.outputs = outputs
+        self.images = images
+        self.annotations = annotations
+        self.problems = problems
+    }
+}
+
+/// An error in a stage that stops the run (as opposed to a bad item, which is dropped and counted).
+public struct StageError: Error, CustomStringConvertible, Sendable {
+    public var stage: String
+    public var message: String
+    public var hint: String?
+
+    public init(stage: String, message: String, hint: String? = nil) {
+        self.stage = stage
+        self.message = message
+        self.hint = hint
+    }
+
+    public var description: String { "stage `\(stage)`: \(message)" + (hint.map { "\n  hint: \($0)" } ?? "") }
+}
