@@ -387,10 +387,11 @@ def evaluate(model, records, gt, categories, size):
 # ---- main ---------------------------------------------------------------------------------------------------------
 
 def set_key(records):
+    """The identity of a training or evaluation set: image keys, file contents and boxes (not paths, so a moved
+    WORK folder keeps its cache)."""
     h = hashlib.sha256()
     for r in records:
-        st = os.stat(r["path"])
-        h.update(json.dumps([r["key"], os.path.abspath(r["path"]), st.st_size, r["boxes"]]).encode())
+        h.update(json.dumps([r["key"], file_digest(r["path"]), r["boxes"], r["width"], r["height"]]).encode())
     return h.hexdigest()[:16]
 
 
@@ -527,7 +528,7 @@ def main(argv=None):
         sets["e"] = real + recon
 
     eval_key = set_key(eval_records)
-    todo = [(c, s) for c in configs for s in range(args.seeds)]
+    todo = [(c, s) for s in range(args.seeds) for c in configs]   # seed-major: a partial run has whole seeds
     results = {}
     times = []
     for n, (c, s) in enumerate(todo):

@@ -16,7 +16,7 @@ Detection-Adapter (an FCOS head on UNet features): a plain conv backbone on the 
 - Decoding: 3x3 max-pool peaks, the top 100 over all classes and cells, boxes from offset + size, back to the
   original image's pixels.
 
-For 128x128 inputs this is about 0.1 GFLOP (multiply-adds) per image and 0.23 M parameters.
+For 128x128 inputs: 0.11 G multiply-adds per image, 0.29 M parameters (5 classes).
 """
 import math
 

@@ -8,8 +8,8 @@ extension COCOParser {
         given with --gt
         """
 
-    /// Reads every detection, checking each against the ground truth's image and category ids.
-    mutating func parseResults(groundTruthImages: COCOIdIndex, groundTruthCategories: COCOIdIndex,
+    /// Reads every detection, checking each against the ground truth's image ids (when given) and category ids.
+    mutating func parseResults(groundTruthImages: COCOIdIndex?, groundTruthCategories: COCOIdIndex,
                                describeCategories: () -> String) throws -> [COCODetection] {
         s.skipByteOrderMark()
         s.skipWhitespace()
@@ -34,7 +34,7 @@ extension COCOParser {
             s.pos += 1
             problem = nil
             let d = try detection(index, at)
-            guard groundTruthImages.position(of: d.imageId) != nil else {
+            guard groundTruthImages.map({ $0.position(of: d.imageId) != nil }) ?? true else {
                 throw recordError(COCOParser.record("detection", index, id: nil), at: at,
                                   "image_id \(d.imageId) is not an image of the ground truth",
                                   hint: "evaluate against the instances file the detections were made for "

@@ -24,6 +24,16 @@ public enum COCOResultsReader {
         }
     }
 
+    /// Loads a results file made for a dataset with these categories, for any of its images (the attributes stage
+    /// reads a detector's results on the whole source dataset). Same checks and errors as `load`, but image ids
+    /// are not checked.
+    public static func load(_ url: URL, categories: [Category]) throws -> [COCODetection] {
+        let index = COCOIdIndex(categories.lazy.map(\.id))
+        return try COCOReader.parse(COCOReader.readFile(url), file: url.path) { p in
+            try p.parseResults(groundTruthImages: nil, groundTruthCategories: index) { describe(categories.map(\.id)) }
+        }
+    }
+
     /// "ids 1, 2, 3" or, for many, "80 ids from 1 to 90".
     static func describe(_ ids: [Int]) -> String {
         let sorted = ids.sorted()

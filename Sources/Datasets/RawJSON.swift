@@ -2,7 +2,7 @@
 /// objects, written back verbatim. Many values may share one storage buffer, so a dataset with 860k
 /// polygons costs one allocation, not 860k.
 public struct RawJSON: Hashable, Sendable, Codable, CustomStringConvertible {
-    public final class Storage: @unchecked Sendable {
+    public final class Storage: Sendable {
         public let bytes: [UInt8]
         public init(_ bytes: [UInt8]) { self.bytes = bytes }
     }

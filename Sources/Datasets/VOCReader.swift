@@ -1,4 +1,5 @@
 import Foundation
+import Support
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -58,7 +59,7 @@ public enum VOCReader {
         let chunk = max(1, (entries.count + workers * 4 - 1) / (workers * 4))
         let chunks = (entries.count + chunk - 1) / chunk
         results.withUnsafeMutableBufferPointer { slots in
-            let base = slots
+            let base = DisjointSlots(slots)
             DispatchQueue.concurrentPerform(iterations: chunks) { c in
                 for k in (c * chunk)..<min(entries.count, (c + 1) * chunk) {
                     base[k] = readImage(entries[k], devkit: devkit, context: context)

@@ -22,6 +22,7 @@ struct ByteString: Hashable, Sendable {
 /// Symbols are small integers here instead of Python strings: every string that a merge mentions or produces,
 /// and the 512 starting symbols, gets an id; two symbols are the same exactly when their strings are (compared
 /// by UTF-8 bytes, never by Swift's canonical equivalence).
+// Unchecked: the tables are filled by init and only read afterwards (private(set) for the loader's own use).
 final class BPE: @unchecked Sendable {
     static let endOfWord = "</w>"
 

@@ -15,6 +15,7 @@ import Foundation
 ///    pad id of the folder (SD1: `<|endoftext|>` 49407, SD2: `!` 0).
 ///
 /// Thread-safe: the BPE cache and the truncation warning are guarded by a lock.
+// Unchecked: the BPE cache and the warning flag are guarded by a lock; the rest is immutable.
 public final class CLIPTokenizer: @unchecked Sendable {
     /// The tokenizer folder it was loaded from.
     public let folder: URL

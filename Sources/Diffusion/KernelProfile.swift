@@ -10,6 +10,7 @@ public enum KernelProfile {
         case linear = "linear", attention = "attention core", groupNorm = "group norm", layerNorm = "layer norm"
     }
 
+    // Unsafe: `enabled` is set before a profiled run; the tallies below go through `lock`.
     nonisolated(unsafe) public static var enabled = false
     nonisolated(unsafe) private static var seconds: [Kind: Double] = [:]
     nonisolated(unsafe) private static var calls: [Kind: Int] = [:]

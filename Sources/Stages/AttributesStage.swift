@@ -69,7 +69,7 @@ public final class AttributesStage: Stage {
                                              adapter: try cache.adapter(folder + "/adapter", stage: context.stageId),
                                              timestep: config.timestep)
         }
-        let external = try config.detections.map { try ExternalDetections.load($0, stage: context.stageId) }
+        let external = try config.detections.map { try ExternalDetections.load($0, categories: context.meta.categories, stage: context.stageId) }
         for var item in input.items {
             if context.isCancelled() { throw CancellationError() }
             let predictions: [(box: BoundingBox, categoryId: Int, score: Double)]
@@ -103,40 +103,23 @@ public final class AttributesStage: Stage {
     }
 }
 
-/// A COCO results file read once per process, by image id.
+/// A COCO results file (`COCOResultsReader`) read once per process, by image id.
 enum ExternalDetections {
-    struct Record: Decodable {
-        var image_id: Int
-        var category_id: Int
-        var bbox: [Double]
-        var score: Double
-    }
-
     typealias ByImage = [Int: [(box: BoundingBox, categoryId: Int, score: Double)]]
+    // Unsafe: every access goes through `lock`.
     nonisolated(unsafe) private static var cache: [String: ByImage] = [:]
     private static let lock = NSLock()
 
-    static func load(_ path: String, stage: String) throws -> ByImage {
+    static func load(_ path: String, categories: [Category], stage: String) throws -> ByImage {
         lock.lock(); defer { lock.unlock() }
         if let hit = cache[path] { return hit }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard FileManager.default.fileExists(atPath: path) else {
             throw StageError(stage: stage, message: "cannot read the detections file \(path)",
                              hint: "write it with `dataengine detect --model M --gt instances.json --images DIR --out \(path)` or any detector's COCO results export")
         }
-        let records: [Record]
-        do {
-            records = try JSONDecoder().decode([Record].self, from: data)
-        } catch {
-            throw StageError(stage: stage, message: "\(path) is not a COCO results list: \(error)",
-                             hint: "expected [{\"image_id\": 1, \"category_id\": 3, \"bbox\": [x, y, w, h], \"score\": 0.9}, ...]")
-        }
         var byImage: ByImage = [:]
-        for (index, r) in records.enumerated() {
-            guard r.bbox.count == 4 else {
-                throw StageError(stage: stage, message: "\(path): detection #\(index) has a bbox of \(r.bbox.count) numbers",
-                                 hint: "bbox is [x, y, width, height] in pixels")
-            }
-            byImage[r.image_id, default: []].append((BoundingBox(x: r.bbox[0], y: r.bbox[1], width: r.bbox[2], height: r.bbox[3]), r.category_id, r.score))
+        for d in try COCOResultsReader.load(URL(fileURLWithPath: path), categories: categories) {
+            byImage[d.imageId, default: []].append((d.bbox, d.categoryId, d.score))
         }
         cache[path] = byImage
         return byImage

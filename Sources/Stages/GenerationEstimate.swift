@@ -46,15 +46,13 @@ public struct GenerationEstimate: Sendable {
         let settings = Img2ImgSettings(prompt: "", steps: config.resolvedSteps, scheduler: config.scheduler.engine)
         let schedulerConfig = try pipeline.schedulerConfig(settings)
         return try [config.encodeRatio.lower, config.encodeRatio.upper].map { ratio in
-            switch config.scheduler.engine {
-            case .ddim:
-                var s = DDIMScheduler(config: schedulerConfig)
-                return try Img2ImgTimesteps.prepare(&s, steps: config.resolvedSteps, strength: ratio).timesteps.last ?? 0
-            case .dpmSolverMultistep:
-                var s = DPMSolverMultistepScheduler(config: schedulerConfig)
-                return try Img2ImgTimesteps.prepare(&s, steps: config.resolvedSteps, strength: ratio).timesteps.last ?? 0
-            }
+            try lastTimestep(schedulerConfig.makeScheduler(), steps: config.resolvedSteps, strength: ratio)
         }
+    }
+
+    private static func lastTimestep<S: DiffusionScheduler>(_ scheduler: S, steps: Int, strength: Double) throws -> Int {
+        var scheduler = scheduler
+        return try Img2ImgTimesteps.prepare(&scheduler, steps: steps, strength: strength).timesteps.last ?? 0
     }
 
     /// "3 h 20 min", "12 days", "4.1 years".

@@ -84,6 +84,7 @@ struct AttentionCore {
     let scale: Float
     let causal: Bool
     /// Scores held at once (16 MB: at SD's 4096 tokens, 1024 query rows per block measured ~10 % faster than 256); tests lower it to exercise several blocks on small inputs.
+    // Unsafe: tests lower it before computing; never written while kernels run.
     nonisolated(unsafe) static var scoreBudget = 1 << 22
     /// Query rows per block, fixed by the sizes alone (never by the thread count).
     var blockRows: Int { Swift.max(1, Swift.min(tq, AttentionCore.scoreBudget / Swift.max(1, tk))) }

@@ -201,6 +201,7 @@ extension Tensor {
 /// The index arithmetic of im2col for one convolution.
 struct ConvGeometry {
     /// Unfolded-input floats per column tile (32 MB); tests lower it to exercise tiling on small inputs.
+    // Unsafe: tests lower it before computing; never written while kernels run.
     nonisolated(unsafe) static var columnBudget = 1 << 23
 
     let c, h, w, kh, kw, stride: Int

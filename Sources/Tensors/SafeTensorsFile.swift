@@ -13,6 +13,7 @@ import Darwin
 /// another process *after* it was opened can still fault on access (a property of memory mapping).
 ///
 /// Immutable after `init`, so it is safe to share between threads.
+// Unchecked: holds a raw pointer to its read-only mapping; nothing is mutated after init.
 public final class SafeTensorsFile: @unchecked Sendable {
     public let url: URL
     public let header: SafeTensorsHeader

@@ -36,6 +36,7 @@ extension Tensor {
 }
 
 /// A raw pointer that may be captured by the closures run on several threads (each writes disjoint parts).
+// Unchecked: a raw pointer; users write disjoint ranges from each thread (see parallelUnits).
 struct SharedPointer: @unchecked Sendable {
     let base: UnsafeMutablePointer<Float>
     init(_ base: UnsafeMutablePointer<Float>) { self.base = base }

@@ -10,6 +10,7 @@ import Foundation
 /// its unit, so results are bit-identical for any thread count.
 public enum TensorThreads {
     private static let lock = NSLock()
+    // Unsafe: every access goes through `lock`.
     nonisolated(unsafe) private static var storage = ProcessInfo.processInfo.activeProcessorCount
 
     /// The thread count (at least 1). Setting a value below 1 stores 1.
@@ -44,12 +45,19 @@ func parallelRanges(_ units: Int, _ body: (Range<Int>) -> Void) {
         return
     }
     withoutActuallyEscaping(body) { body in
+        let shared = ConcurrentBody(call: body)
         DispatchQueue.concurrentPerform(iterations: threads) { t in
             let lo = units * t / threads
             let hi = units * (t + 1) / threads
-            if lo < hi { body(lo..<hi) }
+            if lo < hi { shared.call(lo..<hi) }
         }
     }
+}
+
+/// A loop body called from several threads at once. Unchecked because the bodies capture raw pointers: each call
+/// writes only its own range's outputs (the contract of `parallelUnits`), which the compiler cannot see.
+struct ConcurrentBody<Argument>: @unchecked Sendable {
+    let call: (Argument) -> Void
 }
 
 /// Splits `count` elements into fixed-size blocks (independent of the thread count) and runs `body` on each

@@ -204,6 +204,7 @@ public struct WeightLoader: Sendable {
 
     // MARK: - Shared state
 
+    // Unchecked: `used` is guarded by `lock`; everything else is immutable after init.
     private final class Store: @unchecked Sendable {
         let source: String
         let files: [SafeTensorsFile]

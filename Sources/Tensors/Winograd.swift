@@ -99,6 +99,7 @@ public enum Conv2DPreference: String, Sendable {
     }()
 
     /// What conv2d follows; tests set it, otherwise `environment`.
+    // Unsafe: set by tests and benches before the engine runs, only read while it runs.
     nonisolated(unsafe) static var current: Conv2DPreference = environment
 }
 
@@ -207,6 +208,7 @@ struct WinogradGeometry {
     let n, c, h, w, o, oh, ow, top, left: Int
 
     /// Transformed input plus products per chunk of tiles, in floats (32 MB); tests lower it.
+    // Unsafe (this and the next): tests lower them before computing; never written while kernels run.
     nonisolated(unsafe) static var scratchBudget = 1 << 23
     /// A block of the filter transformed on the fly, in floats (16 MB: it stays in the L3 cache between
     /// its transform and the products that read it); tests lower it.

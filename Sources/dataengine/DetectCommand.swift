@@ -95,7 +95,13 @@ struct DetectCommand: ParsableCommand {
                            elapsed / Double(done) * Double(jobs.count - done)))
             }
         }
-        try AtomicFile.write(Array(Self.resultsJSON(results).utf8), to: URL(fileURLWithPath: out))
+        let records = results.map { r in
+            COCODetection(imageId: r.imageId, categoryId: r.detection.categoryId,
+                          bbox: BoundingBox(x: Double(r.detection.x0), y: Double(r.detection.y0),
+                                            width: Double(r.detection.width), height: Double(r.detection.height)),
+                          score: Double(r.detection.score))
+        }
+        try AtomicFile.write(Array(COCOResultsWriter.json(records).utf8), to: URL(fileURLWithPath: out))
         log("wrote \(results.count) detections on \(jobs.count - skipped) image(s) to \(out)"
             + (skipped > 0 ? "; skipped \(skipped) unreadable image(s)" : "") + String(format: " in %.1f s", now() - start))
     }
@@ -113,17 +119,6 @@ struct DetectCommand: ParsableCommand {
             let digits = url.deletingPathExtension().lastPathComponent.filter(\.isNumber)
             return ImageJob(id: Int(digits.prefix(18)) ?? index + 1, url: url)
         }
-    }
-
-    /// COCO results JSON, one detection per line, in image then score order; 2 decimals for pixels.
-    static func resultsJSON(_ results: [(imageId: Int, detection: Detection)]) -> String {
-        let lines = results.map { r -> String in
-            let d = r.detection
-            // Ids by interpolation: "%d" is 32 bits here, and generated ids (10^12 + ...) need 64.
-            return "{\"image_id\": \(r.imageId), \"category_id\": \(d.categoryId), "
-                + String(format: "\"bbox\": [%.2f, %.2f, %.2f, %.2f], \"score\": %.5f}", d.x0, d.y0, d.width, d.height, d.score)
-        }
-        return "[\n" + lines.joined(separator: ",\n") + (lines.isEmpty ? "]\n" : "\n]\n")
     }
 
     private func log(_ message: String) { FileHandle.standardError.write(Data((message + "\n").utf8)) }

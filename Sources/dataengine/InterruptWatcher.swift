@@ -5,6 +5,7 @@ import Glibc
 
 /// Catches Ctrl-C and SIGTERM: the first asks the run to stop after its in-flight units (committed work is
 /// kept), a second Ctrl-C exits at once (the run is still resumable: uncommitted units are redone).
+// Unchecked: `interrupted` and `sources` are guarded by `lock`.
 final class InterruptWatcher: @unchecked Sendable {
     private let lock = NSLock()
     private var interrupted = false

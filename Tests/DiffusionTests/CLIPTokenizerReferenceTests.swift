@@ -182,6 +182,7 @@ enum TokenizerFixtures {
     }
 
     private static let lock = NSLock()
+    // Unsafe (these four): every access goes through `lock`.
     nonisolated(unsafe) private static var vocabDir: URL?
     nonisolated(unsafe) private static var tokenizers: [String: CLIPTokenizer] = [:]
     nonisolated(unsafe) private static var ref: Reference?

@@ -185,6 +185,7 @@ final class CLIPTokenizerUnitTests: XCTestCase {
 
     func testTruncationKeepsEOSAndWarnsOncePerTokenizer() throws {
         let tok = try CLIPTokenizer(folder: try TokenizerFixtures.makeFolder(config: "sd1"))
+        // Unchecked: `warnings` is only touched with `lock` held.
         final class Box: @unchecked Sendable {
             var warnings: [CLIPTokenizer.Truncation] = []
             let lock = NSLock()
@@ -269,6 +270,7 @@ final class CLIPTokenizerUnitTests: XCTestCase {
         let ref = try TokenizerFixtures.reference()
         let strings = Array(ref.strings.prefix(200))
         let expected = strings.indices.map { ref.ids(config: "sd1", index: $0) }
+        // Unchecked: `bad` is only touched with `lock` held.
         final class Results: @unchecked Sendable {
             var bad = 0
             let lock = NSLock()

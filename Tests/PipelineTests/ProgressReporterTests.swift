@@ -2,6 +2,7 @@ import XCTest
 @testable import Pipeline
 
 final class ProgressReporterTests: XCTestCase {
+    // Unchecked: the reporter calls its output closure with its own lock held.
     final class Lines: @unchecked Sendable { var all: [String] = [] }
 
     func testPlainLinesWhenAStageEndsAndRateWithETA() {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Support
 @testable import Tensors
 
 /// Tests/TensorsTests/Fixtures/safetensors (made by tools/make_safetensors_fixtures.py) and temporary files.
@@ -124,8 +125,9 @@ final class SafeTensorsReaderTests: XCTestCase {
         let expected = try file.tensor("f32")
         let results = UnsafeMutableBufferPointer<Bool>.allocate(capacity: 64)
         defer { results.deallocate() }
+        let slots = DisjointSlots(results)
         DispatchQueue.concurrentPerform(iterations: 64) { i in
-            results[i] = (try? file.tensor("f32")) == expected
+            slots[i] = (try? file.tensor("f32")) == expected
         }
         XCTAssertTrue(results.allSatisfy { $0 })
     }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Support
 @testable import Tensors
 
 final class WeightLoaderTests: XCTestCase {
@@ -128,8 +129,9 @@ final class WeightLoaderTests: XCTestCase {
         let layers = weights.scoped("layers")
         let ok = UnsafeMutableBufferPointer<Bool>.allocate(capacity: 200)
         defer { ok.deallocate() }
+        let slots = DisjointSlots(ok)
         DispatchQueue.concurrentPerform(iterations: 200) { i in
-            ok[i] = (try? layers.scoped(i).tensor("weight", shape: [4]).scalars) == [Float](repeating: Float(i), count: 4)
+            slots[i] = (try? layers.scoped(i).tensor("weight", shape: [4]).scalars) == [Float](repeating: Float(i), count: 4)
         }
         XCTAssertTrue(ok.allSatisfy { $0 })
         XCTAssertEqual(weights.unusedKeys(), [])

@@ -88,22 +88,13 @@ public struct StableDiffusionImg2ImgPipeline: Sendable {
     /// Runs img2img. `progress(step, of)` is called after each step.
     public func callAsFunction(image: Tensor, settings: Img2ImgSettings, noise: DiffusionNoise, recordSteps: Bool = false,
                                taps: Bool = false, progress: ((Int, Int) -> Void)? = nil) throws -> Img2ImgResult {
-        let config = try schedulerConfig(settings)
-        switch settings.scheduler {
-        case .ddim:
-            var scheduler = DDIMScheduler(config: config)
-            scheduler.eta = settings.eta
-            return try run(&scheduler, image: image, settings: settings, noise: noise, recordSteps: recordSteps, taps: taps,
-                           progress: progress)
-        case .dpmSolverMultistep:
-            var scheduler = DPMSolverMultistepScheduler(config: config)
-            return try run(&scheduler, image: image, settings: settings, noise: noise, recordSteps: recordSteps, taps: taps,
-                           progress: progress)
-        }
+        let scheduler = try schedulerConfig(settings).makeScheduler(eta: settings.eta)
+        return try run(scheduler, image: image, settings: settings, noise: noise, recordSteps: recordSteps, taps: taps, progress: progress)
     }
 
-    private func run<S: DiffusionScheduler>(_ scheduler: inout S, image: Tensor, settings: Img2ImgSettings, noise: DiffusionNoise,
+    private func run<S: DiffusionScheduler>(_ scheduler: S, image: Tensor, settings: Img2ImgSettings, noise: DiffusionNoise,
                                             recordSteps: Bool, taps wantTaps: Bool, progress: ((Int, Int) -> Void)?) throws -> Img2ImgResult {
+        var scheduler = scheduler
         var clock = StageClock()
         let cut = try Img2ImgTimesteps.prepare(&scheduler, steps: settings.steps, strength: settings.strength)
         let embeddings = try encodePrompt(settings)

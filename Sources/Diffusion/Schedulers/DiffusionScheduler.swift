@@ -38,10 +38,14 @@ extension DiffusionScheduler {
 }
 
 extension SchedulerConfig {
-    /// A scheduler of this config's class, ready for `setTimesteps`.
-    public func makeScheduler() -> any DiffusionScheduler {
+    /// A scheduler of this config's class, ready for `setTimesteps`: the one place a scheduler kind becomes a
+    /// scheduler. `eta` is DDIM's (ignored by the others).
+    public func makeScheduler(eta: Double = 0) -> any DiffusionScheduler {
         switch scheduler {
-        case .ddim: return DDIMScheduler(config: self)
+        case .ddim:
+            var ddim = DDIMScheduler(config: self)
+            ddim.eta = eta
+            return ddim
         case .dpmSolverMultistep: return DPMSolverMultistepScheduler(config: self)
         }
     }

@@ -3,6 +3,7 @@ import Logging
 
 /// A swift-log handler appending timestamped lines to a file (the run's log.txt).
 public struct FileLogHandler: LogHandler {
+    // Unchecked: the file handle is only written with `lock` held.
     final class Sink: @unchecked Sendable {
         let handle: FileHandle?
         let lock = NSLock()

@@ -6,6 +6,7 @@ import Support
 /// One run of a pipeline in its run directory: plans units from what is already committed, runs them on a
 /// worker pool, and ends with the run report. Starting and resuming are the same code: a fresh run simply
 /// has nothing committed yet.
+// Unchecked: the scheduling state below is guarded by `stateLock`; everything else is immutable after init.
 public final class PipelineRun: @unchecked Sendable {
     public struct Options: Sendable {
         public var workers: Int

@@ -5,6 +5,7 @@ import Glibc
 
 /// Progress on stderr: per stage, units and items done of the total, items/s, and ETA. On a terminal one
 /// live line is redrawn; otherwise a plain line is printed every `interval` seconds and when a stage ends.
+// Unchecked: every mutable property is read and written with `lock` held.
 public final class ProgressReporter: @unchecked Sendable {
     private let lock = NSLock()
     private let isTTY: Bool

@@ -12,6 +12,7 @@ import Support
 ///     checkpoints/       one file per committed unit      output/<stage>/  each write stage's dataset
 ///     report.json/.md    the run report                   log.txt          the log
 ///     work/<stage>/      intermediate files of a stage (generated images)
+// Unchecked: `lockDescriptor` is set once, by `lock()` before any worker starts; the rest is immutable.
 public final class RunDirectory: @unchecked Sendable {
     public let url: URL
     private var lockDescriptor: Int32 = -1

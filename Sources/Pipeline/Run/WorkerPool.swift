@@ -3,6 +3,7 @@ import Foundation
 /// Runs tasks on Dispatch with at most `workers` at a time. A coordinator asks `next` for a ready task
 /// whenever a worker is free, so tasks become ready as their inputs commit. The order tasks run in never
 /// changes results: each task's output depends only on its committed inputs.
+// Unchecked: `running` and `failure` are only touched with `condition` locked.
 final class WorkerPool<Task: Hashable & Sendable>: @unchecked Sendable {
     private let condition = NSCondition()
     private var running = Set<Task>()
@@ -17,7 +18,7 @@ final class WorkerPool<Task: Hashable & Sendable>: @unchecked Sendable {
     ///   - completed: called (lock held) after a task succeeded, before `next` is asked again.
     ///   - isCancelled: stop starting tasks (in-flight ones finish or notice cancellation themselves).
     /// - Returns: when nothing is running and nothing is ready; throws the first task error.
-    func run(next: (Set<Task>) -> Task?, completed: @escaping (Task) -> Void, isCancelled: @escaping () -> Bool,
+    func run(next: (Set<Task>) -> Task?, completed: @escaping @Sendable (Task) -> Void, isCancelled: @escaping () -> Bool,
              execute: @escaping @Sendable (Task) throws -> Void) throws {
         condition.lock()
         defer { condition.unlock() }
