@@ -30,7 +30,7 @@ THE FIXED RECIPE (chosen on real data only, before any DE measurement; do not tu
   - evaluation: top 100 detections per image, COCOeval bbox on the held-out split;
   - demo defaults: real training set = the first 500 images of demo seed 0 (--real-train; they include the 160
     images of data/demo, the demo pipeline's references), evaluation set = 400 val images of demo seed 1;
-  - torch on CPU, --threads 1 (the recipe does not depend on it; speed does).
+  - torch on CPU, --threads 1 (another count changes the speed and the float summation order, not the recipe).
 
 Everything is cached under --out WORK: generated demo sets (WORK/data), reconstructions (WORK/recon), one result JSON
 per (config, seed) (WORK/results/<config>-seed<s>-<key>.json, key = hash of recipe + data), written as soon as a
@@ -208,6 +208,8 @@ def make_reconstructions(work, de_records, real_by_id, source_by_id, vae_dir, si
     inst = os.path.join(out, "instances.json")
     if not os.path.exists(inst):
         from diffusers import AutoencoderKL
+        from diffusers.utils import logging as diffusers_logging
+        diffusers_logging.set_verbosity_error()   # not the notice that accelerate is missing
         log(f"config e: {len(pairs)} VAE reconstructions of {len(refs)} references ({vae_dir}) -> {out}")
         vae = AutoencoderKL.from_pretrained(vae_dir, torch_dtype=torch.float32).eval()
         os.makedirs(os.path.join(out, "images"), exist_ok=True)

@@ -81,7 +81,7 @@ def make_targets(boxes, labels, size, num_classes):
         if w <= 0 or h <= 0:
             continue
         cx, cy = (x0 + x1) / 2 / STRIDE, (y0 + y1) / 2 / STRIDE
-        ix, iy = min(int(cx), s - 1), min(int(cy), s - 1)
+        ix, iy = min(max(int(cx), 0), s - 1), min(max(int(cy), 0), s - 1)
         sx, sy = max(w / STRIDE / 6, 0.5), max(h / STRIDE / 6, 0.5)
         g = np.exp(-((xs - ix) ** 2) / (2 * sx * sx) - ((ys - iy) ** 2) / (2 * sy * sy))
         np.maximum(hm[c], g, out=hm[c])

@@ -41,19 +41,19 @@ public struct DetectionAdapter: Sendable {
     public func forward(_ taps: UNetFeatureTaps) throws -> [FCOSLevelOutput] {
         var groups = try AdapterConfig.tapStrides.map { stride in
             guard let tensor = taps.byStride[stride] else {
-                throw ModelLoadError(file: "feature taps", message: "no stride-\(stride) group (have \(taps.strides))",
+                throw EngineInputError(input: "feature taps", message: "no stride-\(stride) group (have \(taps.strides))",
                                      hint: "the adapter needs a UNet with four resolution levels (strides 1, 2, 4, 8)")
             }
             return tensor
         }
         if config.readsVAEEncoder {
             guard let encoder = taps.vaeEncoderMidBlock else {
-                throw ModelLoadError(file: "feature taps", key: "vae_encoder_taps",
+                throw EngineInputError(input: "feature taps", key: "vae_encoder_taps",
                                      message: "this adapter also reads the VAE encoder's mid block, and the taps lack it",
                                      hint: "take the taps with the encoder's output (detectionTaps(withEncoderMidBlock: true), or encoderMidBlock of the generated image)")
             }
             guard encoder.rank == 4, Array(encoder.shape[2...]) == Array(groups[0].shape[2...]) else {
-                throw ModelLoadError(file: "feature taps", key: "vae_encoder_taps",
+                throw EngineInputError(input: "feature taps", key: "vae_encoder_taps",
                                      message: "the VAE encoder's mid block is \(encoder.shape), the stride-1 taps \(groups[0].shape)",
                                      hint: "take both from the same image")
             }
@@ -65,10 +65,10 @@ public struct DetectionAdapter: Sendable {
     /// The same from the tap groups in ascending stride.
     public func forward(_ taps: [Tensor]) throws -> [FCOSLevelOutput] {
         guard taps.count == 4 else {
-            throw ModelLoadError(file: "feature taps", message: "expected 4 tap groups, got \(taps.count)", hint: "pass stride1, stride2, stride4, stride8")
+            throw EngineInputError(input: "feature taps", message: "expected 4 tap groups, got \(taps.count)", hint: "pass stride1, stride2, stride4, stride8")
         }
         for (i, (tensor, channels)) in zip(taps, config.tapChannels).enumerated() where tensor.rank != 4 || tensor.shape[1] != channels {
-            throw ModelLoadError(file: "feature taps", key: "stride\(AdapterConfig.tapStrides[i])",
+            throw EngineInputError(input: "feature taps", key: "stride\(AdapterConfig.tapStrides[i])",
                                  message: "shape \(tensor.shape), but the adapter was built for \(channels) channels",
                                  hint: "use the adapter trained for this model's UNet (its config's tap_channels)")
         }

@@ -125,7 +125,7 @@ public final class GenerateStage: HandOverStage {
                 handed.output.issues.append(LoadIssue(kind: .corruptImage, file: reference.sourcePath, record: reference.label, message: "\(error); skipped"))
                 continue
             }
-            for variant in variants {
+            for variant in reference.plannedVariant.map({ $0..<($0 + 1) }) ?? variants {
                 if context.isCancelled() { throw CancellationError() }
                 let (item, features) = try generate(reference, image: image, variant: variant, pipeline: pipeline, prompts: prompts,
                                                     work: work, context: context)
@@ -160,7 +160,7 @@ public final class GenerateStage: HandOverStage {
         let pixels = try crop.apply(to: image)
         let tensor = Img2ImgResult.imageTensor(rgb: pixels.pixels, width: pixels.width, height: pixels.height)
         let result = try pipeline(image: tensor, settings: settings, noise: DiffusionNoise(seed: noiseSeed), taps: true)
-        var clock = StageClock()
+        var clock = PhaseClock()
         let generated = RGBImage(width: config.size, height: config.size, pixels: result.rgbBytes)
         let fileName = GeneratedIds.fileName(referenceFileName: reference.image.fileName, variant: variant)
         let destination = work.appendingPathComponent(fileName)

@@ -26,7 +26,7 @@ public struct GenerationEstimate: Sendable {
                             scalars: (0..<(batch * pipeline.unet.config.inChannels * side * side)).map { Float(($0 % 17) - 8) / 8 })
         let context = Tensor(shape: [batch, 77, pipeline.textEncoder.config.hiddenSize],
                              scalars: [Float](repeating: 0.01, count: batch * 77 * pipeline.textEncoder.config.hiddenSize))
-        var clock = StageClock()
+        var clock = PhaseClock()
         _ = pipeline.unet.forward(latent, timesteps: [500], encoderHiddenStates: context, tapBatchIndex: nil)
         clock.lap("unet")
         let image = Tensor(shape: [1, 3, config.size, config.size], scalars: [Float](repeating: 0.1, count: 3 * config.size * config.size))

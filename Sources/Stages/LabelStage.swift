@@ -57,7 +57,7 @@ public final class LabelStage: FusedStage {
             let folder = config.adapter ?? features.modelFolder + "/adapter"
             let adapter = try ModelCache.shared.adapter(folder, stage: context.stageId)
             if adapter.timestepWarning(features.taps.timestep) != nil { out.count("labels-outside-adapter-timestep-range") }
-            var clock = StageClock()
+            var clock = PhaseClock()
             var taps = features.taps
             if adapter.config.readsVAEEncoder {
                 let pipeline = try ModelCache.shared.pipeline(features.modelFolder, stage: context.stageId)

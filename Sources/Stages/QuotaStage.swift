@@ -68,57 +68,47 @@ public struct QuotaConfig: StageConfig, Equatable {
 /// The paper's annotation lower bound. After the planned variants (its input: the confident labelled items),
 /// rounds follow: tally the kept labels per category; for the categories still below the minimum, every
 /// reference containing one of them (and below `max_variants_per_image`) gets one more variant, generated,
-/// labelled and filtered with the settings of the named stages and the seeds they would have used; repeat
-/// until every category reaches the minimum, no reference is left, or the variants run out. Runs as a barrier:
-/// its result is checkpointed once complete (an interrupted quota step is redone, with the same bytes).
-/// References none of whose planned variants kept a label are not seen here.
-public final class QuotaStage: BarrierStage {
+/// labelled and filtered by the named stages' settings with the seeds they would have used; repeat until every
+/// category reaches the minimum, no reference is left, or the variants run out. Each round runs as ordinary units on
+/// all workers, checkpointed per unit (`RoundsStage`). References none of whose planned variants kept a label are
+/// not seen here.
+public final class QuotaStage: RoundsStage {
     public let config: QuotaConfig
 
     public init(config: QuotaConfig) { self.config = config }
 
-    public func plan(_ units: [UnitOutput], context: StageContext) throws -> UnitOutput {
+    public func roundStages() throws -> [(id: String, stage: any Stage)] {
         guard let g = config.generateConfig, let l = config.labelConfig, let c = config.confidenceConfig else {
-            throw StageError(stage: context.stageId, message: "the quota stage was not linked to its generate, label and confidence stages")
+            throw StageError(stage: "quota", message: "the quota stage was not linked to its generate, label and confidence stages")
         }
-        let generate = GenerateStage(config: g), label = LabelStage(config: l), confidence = ConfidenceStage(config: c)
-        var out = UnitOutput(items: units.flatMap(\.items))
+        return [(config.generate, GenerateStage(config: g)), (config.label, LabelStage(config: l)), (config.confidence, ConfidenceStage(config: c))]
+    }
+
+    public func planRound(input: [DatasetItem], planned: [[DatasetItem]], results: [DatasetItem], context: StageContext) throws -> UnitOutput {
+        guard let g = config.generateConfig else {
+            throw StageError(stage: context.stageId, message: "the quota stage was not linked to its generate stage")
+        }
         var references: [Int: ReferenceSnapshot] = [:]
-        for item in out.items { if let r = item.reference, references[r.image.id] == nil { references[r.image.id] = r } }
+        for item in input { if let r = item.reference, references[r.image.id] == nil { references[r.image.id] = r } }
         var variants = Dictionary(uniqueKeysWithValues: references.keys.map { ($0, g.variants) })
-        var round = 0
-        while true {
-            let counts = out.items.reduce(into: [Int: Int]()) { tally, item in for a in item.annotations { tally[a.categoryId, default: 0] += 1 } }
-            let below = Set(context.meta.categories.map(\.id).filter { counts[$0, default: 0] < config.minInstancesPerCategory })
-            let candidates = references.keys.sorted().filter { id in
-                variants[id]! < config.maxVariantsPerImage && references[id]!.annotations.contains { below.contains($0.categoryId) }
-            }
-            if below.isEmpty || candidates.isEmpty {
-                out.count("quota-categories-below-minimum", below.count)
-                break
-            }
-            round += 1
-            var made = 0, kept = 0
-            for id in candidates {
-                if context.isCancelled() { throw CancellationError() }
-                let v = variants[id]!
-                variants[id] = v + 1
-                var generateContext = context
-                generateContext.stageId = config.generate
-                let generated = try generate.produce(UnitOutput(items: [references[id]!.item]), variants: v..<(v + 1), context: generateContext)
-                var labelContext = context
-                labelContext.stageId = config.label
-                let labelled = try label.consume(generated, context: labelContext)
-                var confidenceContext = context
-                confidenceContext.stageId = config.confidence
-                let filtered = try confidence.process(labelled, context: confidenceContext)
-                made += generated.output.items.count
-                kept += filtered.items.count
-                out.items += filtered.items
-            }
-            out.count("quota-rounds")
-            out.count("quota-images-generated", made)
-            out.count("quota-images-kept", kept)
+        for item in planned.joined() { variants[item.image.id, default: g.variants] += 1 }
+        let counts = (input + results).reduce(into: [Int: Int]()) { tally, item in for a in item.annotations { tally[a.categoryId, default: 0] += 1 } }
+        let below = Set(context.meta.categories.map(\.id).filter { counts[$0, default: 0] < config.minInstancesPerCategory })
+        let candidates = references.keys.sorted().filter { id in
+            variants[id]! < config.maxVariantsPerImage && references[id]!.annotations.contains { below.contains($0.categoryId) }
+        }
+        var out = UnitOutput()
+        if below.isEmpty || candidates.isEmpty {
+            out.count("quota-categories-below-minimum", below.count)
+            out.count("quota-rounds", planned.count)
+            out.count("quota-images-generated", planned.reduce(0) { $0 + $1.count })
+            out.count("quota-images-kept", results.count)
+            return out
+        }
+        out.items = candidates.map { id in
+            var item = references[id]!.item
+            item.plannedVariant = variants[id]!
+            return item
         }
         return out
     }

@@ -130,7 +130,8 @@ final class GenerationPipelineTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(killedMidRun, 3, "most kills must land while the run is in progress, or the test proves nothing")
     }
 
-    func testQuotaRoundsAddVariantsForCategoriesBelowTheMinimum() throws {
+    /// The pipeline with a quota stage whose minimum is never met: rounds until max_variants_per_image.
+    func useQuotaPipeline() throws {
         let text = try String(contentsOf: pipeline, encoding: .utf8).replacingOccurrences(of: """
               - id: coco
                 kind: write
@@ -143,6 +144,10 @@ final class GenerationPipelineTests: XCTestCase {
             """).replacingOccurrences(of: "input: confidence", with: "input: quota")
         pipeline = temp.appendingPathComponent("quota.yaml")
         try text.write(to: pipeline, atomically: true, encoding: .utf8)
+    }
+
+    func testQuotaRoundsAddVariantsForCategoriesBelowTheMinimum() throws {
+        try useQuotaPipeline()
         let one = try run("quota-one", workers: 1)
         XCTAssertEqual(try run("quota-two", workers: 2), one, "quota rounds are deterministic")
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: one["coco/annotations/instances_coco.json"]!) as? [String: Any])
@@ -150,8 +155,34 @@ final class GenerationPipelineTests: XCTestCase {
         XCTAssertEqual(Set(variants), [0, 1, 2], "two rounds after the planned variant 0, up to max_variants_per_image")
         let report = try String(contentsOf: temp.appendingPathComponent("quota-one/report.md"), encoding: .utf8)
         XCTAssertTrue(report.contains("quota-rounds"), report)
+        // Rounds are ordinary units: a plan and one checkpoint per batch (batch_size 1: one per reference), stable names.
+        let checkpoints = temp.appendingPathComponent("quota-two/checkpoints/quota").path
+        let names = Set(try FileManager.default.contentsOfDirectory(atPath: checkpoints))
+        for name in ["round-001-plan", "round-001-batch-00000", "round-002-plan", "round-002-batch-00000", "round-003-plan"] {
+            XCTAssertTrue(names.contains(name + ".json.zst"), "\(name) in \(names.sorted())")
+        }
     }
 
+
+    func testAKillDuringAQuotaRoundResumesToTheSameBytes() throws {
+        try useQuotaPipeline()
+        let expected = try run("quota-reference", workers: 1)
+        let dir = temp.appendingPathComponent("quota-killed").path
+        let (process, _, _) = try CLIHarness.start(["run", pipeline.path, "--run-dir", dir, "--workers", "2"],
+                                                   environment: ["DATAENGINE_UNIT_DELAY_MS": "150"])
+        let firstRound = dir + "/checkpoints/quota/round-001-plan.json.zst"
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: firstRound), process.isRunning, Date() < deadline { usleep(5_000) }
+        XCTAssertTrue(process.isRunning, "the run ended before a quota round could be interrupted")
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/checkpoints/quota/summary.json.zst"), "killed inside the rounds")
+        let finish = try CLIHarness.run(["resume", dir, "--workers", "2"])
+        XCTAssertEqual(finish.status, 0, finish.stderr)
+        let got = outputs("quota-killed")
+        XCTAssertEqual(Set(got.keys), Set(expected.keys))
+        for (path, bytes) in expected where got[path] != bytes { XCTFail("\(path) differs after a kill in a quota round and resume") }
+    }
     func testQuotaNamesAMissingStage() throws {
         let text = try String(contentsOf: pipeline, encoding: .utf8).replacingOccurrences(of: "  - kind: confidence\n    threshold: 0.2\n", with: "  - kind: quota\n    min_instances_per_category: 5\n")
         let bad = temp.appendingPathComponent("badquota.yaml")

@@ -95,7 +95,7 @@ public struct StableDiffusionImg2ImgPipeline: Sendable {
     private func run<S: DiffusionScheduler>(_ scheduler: S, image: Tensor, settings: Img2ImgSettings, noise: DiffusionNoise,
                                             recordSteps: Bool, taps wantTaps: Bool, progress: ((Int, Int) -> Void)?) throws -> Img2ImgResult {
         var scheduler = scheduler
-        var clock = StageClock()
+        var clock = PhaseClock()
         let cut = try Img2ImgTimesteps.prepare(&scheduler, steps: settings.steps, strength: settings.strength)
         let embeddings = try encodePrompt(settings)
         clock.lap("text")
@@ -161,10 +161,10 @@ public struct StableDiffusionImg2ImgPipeline: Sendable {
     private func checkImage(_ image: Tensor) throws {
         let f = vaeScaleFactor
         guard image.rank == 4, image.shape[0] == 1, image.shape[1] == 3 else {
-            throw ModelLoadError(file: "input image", message: "expected a (1, 3, H, W) tensor, got \(image.shape)", hint: "pass one RGB image")
+            throw EngineInputError(input: "input image", message: "expected a (1, 3, H, W) tensor, got \(image.shape)", hint: "pass one RGB image")
         }
         guard image.shape[2] % f == 0, image.shape[3] % f == 0, image.shape[2] > 0, image.shape[3] > 0 else {
-            throw ModelLoadError(file: "input image", message: "size \(image.shape[3])x\(image.shape[2]) is not a multiple of the VAE factor \(f)",
+            throw EngineInputError(input: "input image", message: "size \(image.shape[3])x\(image.shape[2]) is not a multiple of the VAE factor \(f)",
                                  hint: "resize or crop the image to a multiple of \(f) pixels per side (diffusers rounds down the same way)")
         }
     }

@@ -14,6 +14,9 @@ public struct DatasetItem: Codable, Hashable, Sendable {
     /// Generated items: the reference item they were made from, as `generate` saw it, so later stages (category
     /// quotas) can make more variants of it. Nil for real items.
     public var reference: ReferenceSnapshot?
+    /// Set on a reference planned for one more variant (a quota round): a generating stage makes only this
+    /// variant of it. Nil otherwise (and then not stored).
+    public var plannedVariant: Int?
 
     public init(image: ImageInfo, sourcePath: String, annotations: [Annotation], captions: [String] = [],
                 referenceAnnotations: [Annotation]? = nil) {

@@ -9,6 +9,8 @@ public struct ExecutionGraph: Sendable {
         public var input: Int?
         public var isSink: Bool
         public var isBarrier: Bool
+        /// A barrier that runs rounds of units before it commits (`RoundsStage`).
+        public var isRounds: Bool
         public var head: String { stageIds[0] }
         /// Checkpoints are filed under the last stage's id.
         public var tail: String { stageIds[stageIds.count - 1] }
@@ -56,7 +58,8 @@ public struct ExecutionGraph: Sendable {
             }
             segmentOfStage[stage.id] = segments.count
             segments.append(Segment(index: segments.count, stageIds: [stage.id], stages: [built], input: input,
-                                    isSink: built is any SinkStage, isBarrier: built is any BarrierStage))
+                                    isSink: built is any SinkStage, isBarrier: built is any BarrierStage || built is any RoundsStage,
+                                    isRounds: built is any RoundsStage))
         }
         self.segments = segments
     }

@@ -37,6 +37,8 @@ public final class PipelineRun: @unchecked Sendable {
     var done = Set<RunTask>()
     var loadSummary: LoadSummary?
     var barrierBatches: [Int: Int] = [:]
+    /// Rounds segments: the number of items planned for each round whose plan committed (0 = the rounds ended).
+    var roundCounts: [Int: [Int]] = [:]
     var cursor: [Int: Int] = [:]
     let stateLock = NSLock()
 
@@ -161,10 +163,12 @@ public final class PipelineRun: @unchecked Sendable {
             if segment.isBarrier, checkpoints.isCommitted(stage: segment.tail, unit: "summary") {
                 barrierBatches[segment.index] = try checkpoints.load(BarrierSummary.self, stage: segment.tail, unit: "summary").batches
                 done.insert(.barrier(segment: segment.index))
-                continue
             }
             let folder = checkpoints.root.appendingPathComponent(segment.tail)
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+            if segment.isRounds { try scanRounds(segment, names: Set(names)) }
+            if segment.isBarrier { continue }
+            for name in names {
                 if name == "final.json.zst" { done.insert(.finalize(segment: segment.index)) }
                 if name.hasPrefix("batch-"), name.hasSuffix(".json.zst"), let b = Int(name.dropFirst(6).prefix(5)) {
                     done.insert(.unit(segment: segment.index, batch: b))
@@ -204,7 +208,12 @@ public final class PipelineRun: @unchecked Sendable {
             if segment.isBarrier {
                 let task = RunTask.barrier(segment: s)
                 let inputReady = segment.input.map(allUnitsDone) ?? done.contains(.load)
-                if !done.contains(task), !running.contains(task), inputReady { return task }
+                guard !done.contains(task), inputReady else { continue }
+                if segment.isRounds {
+                    if let next = nextRoundTask(segment: s, excluding: running) { return next }
+                } else if !running.contains(task) {
+                    return task
+                }
                 continue
             }
             guard let count = batchCount(s) else { continue }
@@ -235,7 +244,11 @@ public final class PipelineRun: @unchecked Sendable {
     func allTasksKnown() -> [RunTask] {
         var tasks: [RunTask] = [.load]
         for segment in graph.segments {
-            if segment.isBarrier { tasks.append(.barrier(segment: segment.index)); continue }
+            if segment.isBarrier {
+                tasks += roundTasksKnown(segment.index)
+                tasks.append(.barrier(segment: segment.index))
+                continue
+            }
             let count = batchCount(segment.index) ?? 0
             tasks += (0..<count).map { RunTask.unit(segment: segment.index, batch: $0) }
             if segment.isSink { tasks.append(.finalize(segment: segment.index)) }
@@ -278,6 +291,8 @@ public final class PipelineRun: @unchecked Sendable {
         case .unit(let s, let b): try performUnit(segment: graph.segments[s], batch: b)
         case .barrier(let s): try performBarrier(segment: graph.segments[s])
         case .finalize(let s): try performFinalize(segment: graph.segments[s])
+        case .roundPlan(let s, let r): try performRoundPlan(segment: graph.segments[s], round: r)
+        case .roundUnit(let s, let r, let b): try performRoundUnit(segment: graph.segments[s], round: r, batch: b)
         }
     }
 
@@ -312,20 +327,47 @@ public final class PipelineRun: @unchecked Sendable {
 
     func performUnit(segment: ExecutionGraph.Segment, batch: Int) throws {
         let input = try input(of: segment, batch: batch)
-        var record = UnitRecord(outputs: [:])
         let output = segment.isSink ? directory.output(of: segment.tail) : nil
-        if segment.stages.count == 2 {
-            var (first, second) = try Fusion.run(producer: segment.stages[0], consumer: segment.stages[1], input: input,
-                                                 producerContext: context(stage: segment.head, unit: batch),
-                                                 consumerContext: context(stage: segment.tail, unit: batch, output: output))
-            first.count(Self.passedOnCounter, first.items.count)
-            first.items = []
-            record.outputs[segment.head] = first
-            record.outputs[segment.tail] = second
-        } else {
-            record.outputs[segment.tail] = try segment.stages[0].process(input, context: context(stage: segment.tail, unit: batch, output: output))
+        let record = try Self.runChain(Array(zip(segment.stageIds, segment.stages)), input: input) { id in
+            self.context(stage: id, unit: batch, output: id == segment.tail ? output : nil)
         }
         try checkpoints.save(record, stage: segment.tail, unit: Checkpoints.batchName(batch))
+    }
+
+    /// Runs `stages` in order on one batch; a `FusedStage` runs fused with the stage before it (typed hand-over).
+    /// The last stage's output keeps its items; the others keep only how many they passed on.
+    static func runChain(_ stages: [(id: String, stage: any Stage)], input: UnitOutput,
+                         context: (String) -> StageContext) throws -> UnitRecord {
+        var record = UnitRecord(outputs: [:])
+        var current = input
+        var i = 0
+        while i < stages.count {
+            let (id, stage) = stages[i]
+            let result: UnitOutput
+            let resultId: String
+            if i + 1 < stages.count, stages[i + 1].stage is any FusedStage {
+                var first: UnitOutput
+                (first, result) = try Fusion.run(producer: stage, consumer: stages[i + 1].stage, input: current,
+                                                 producerContext: context(id), consumerContext: context(stages[i + 1].id))
+                first.count(passedOnCounter, first.items.count)
+                first.items = []
+                record.outputs[id] = first
+                resultId = stages[i + 1].id
+                i += 2
+            } else {
+                result = try stage.process(current, context: context(id))
+                resultId = id
+                i += 1
+            }
+            var kept = result
+            if i < stages.count {
+                kept.count(passedOnCounter, kept.items.count)
+                kept.items = []
+            }
+            record.outputs[resultId] = kept
+            current = result
+        }
+        return record
     }
 
     /// The counter a fused intermediate stage's record keeps instead of its items (the report's "out" column).
@@ -345,9 +387,14 @@ public final class PipelineRun: @unchecked Sendable {
     }
 
     func performBarrier(segment: ExecutionGraph.Segment) throws {
-        let inputs = try segment.input.map { try outputs(of: graph.segments[$0]) } ?? sourceOutputs()
-        guard let barrier = segment.stages[0] as? any BarrierStage else { return }
-        let planned = try barrier.plan(inputs, context: context(stage: segment.head, unit: 0))
+        let planned: UnitOutput
+        if segment.isRounds {
+            planned = try roundsOutput(segment)
+        } else {
+            let inputs = try segment.input.map { try outputs(of: graph.segments[$0]) } ?? sourceOutputs()
+            guard let barrier = segment.stages[0] as? any BarrierStage else { return }
+            planned = try barrier.plan(inputs, context: context(stage: segment.head, unit: 0))
+        }
         let size = plan.batchSize
         var summaryOnly = planned
         summaryOnly.items = []

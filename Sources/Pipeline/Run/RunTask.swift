@@ -8,6 +8,10 @@ public enum RunTask: Hashable, Sendable, CustomStringConvertible {
     case barrier(segment: Int)
     /// A write stage's last step: the merged annotation file and statistics.
     case finalize(segment: Int)
+    /// A rounds stage planning round `round` (1-based) from everything before it.
+    case roundPlan(segment: Int, round: Int)
+    /// One batch of a round through the rounds stage's round stages.
+    case roundUnit(segment: Int, round: Int, batch: Int)
 
     public var description: String {
         switch self {
@@ -15,6 +19,8 @@ public enum RunTask: Hashable, Sendable, CustomStringConvertible {
         case .unit(let s, let b): return "segment \(s) batch \(b)"
         case .barrier(let s): return "barrier \(s)"
         case .finalize(let s): return "finalize \(s)"
+        case .roundPlan(let s, let r): return "segment \(s) round \(r) plan"
+        case .roundUnit(let s, let r, let b): return "segment \(s) round \(r) batch \(b)"
         }
     }
 }

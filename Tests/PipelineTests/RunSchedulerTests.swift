@@ -101,7 +101,7 @@ extension StageCatalog {
         ])
 }
 
-final class SchedulerTests: XCTestCase {
+final class RunSchedulerTests: XCTestCase {
 
     var temp: URL!
 

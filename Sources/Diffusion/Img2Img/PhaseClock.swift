@@ -1,7 +1,7 @@
 import Dispatch
 
 /// Wall-clock laps of a run's parts ("encode", "denoise", ...), for timing breakdowns.
-public struct StageClock: Sendable {
+public struct PhaseClock: Sendable {
     private var last = DispatchTime.now().uptimeNanoseconds
     public private(set) var laps: [String: Double] = [:]
 
