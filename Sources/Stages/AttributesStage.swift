@@ -2,6 +2,7 @@ import Adapter
 import Datasets
 import Diffusion
 import Foundation
+import Synchronization
 import Imaging
 import Tensors
 import Pipeline
@@ -26,11 +27,11 @@ public struct AttributesConfig: StageConfig, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = AttributesConfig()
+        self.init()
         model = try c.decodeIfPresent(String.self, forKey: .model)
         detections = try c.decodeIfPresent(String.self, forKey: .detections)
-        scoreThreshold = try c.decodeIfPresent(Double.self, forKey: .scoreThreshold) ?? d.scoreThreshold
-        iouThreshold = try c.decodeIfPresent(Double.self, forKey: .iouThreshold) ?? d.iouThreshold
+        try c.decodeIfPresent(.scoreThreshold, into: &scoreThreshold)
+        try c.decodeIfPresent(.iouThreshold, into: &iouThreshold)
         timestep = try c.decodeIfPresent(Int.self, forKey: .timestep)
         guard (model == nil) != (detections == nil) else {
             throw DecodingError.dataCorruptedError(forKey: .model, in: c, debugDescription:
@@ -64,12 +65,14 @@ public final class AttributesStage: Stage {
         var out = UnitOutput()
         let detector = try config.model.map { folder -> DetectionOnlyDetector in
             ComputeBudget.apply(threadsPerWorker: context.computeThreads)
-            let cache = ModelCache.shared
+            let cache = context.models
             return try DetectionOnlyDetector(pipeline: try cache.pipeline(folder, stage: context.stageId),
                                              adapter: try cache.adapter(folder + "/adapter", stage: context.stageId),
                                              timestep: config.timestep)
         }
-        let external = try config.detections.map { try ExternalDetections.load($0, categories: context.meta.categories, stage: context.stageId) }
+        let external = try config.detections.map {
+            try context.resources.shared { ExternalDetections() }.load($0, categories: context.meta.categories, stage: context.stageId)
+        }
         for var item in input.items {
             if context.isCancelled() { throw CancellationError() }
             let predictions: [(box: BoundingBox, categoryId: Int, score: Double)]
@@ -103,25 +106,24 @@ public final class AttributesStage: Stage {
     }
 }
 
-/// A COCO results file (`COCOResultsReader`) read once per process, by image id.
-enum ExternalDetections {
+/// COCO results files (`COCOResultsReader`) read once per run (`StageContext.resources`), by image id.
+final class ExternalDetections: Sendable {
     typealias ByImage = [Int: [(box: BoundingBox, categoryId: Int, score: Double)]]
-    // Unsafe: every access goes through `lock`.
-    nonisolated(unsafe) private static var cache: [String: ByImage] = [:]
-    private static let lock = NSLock()
+    private let files = Mutex<[String: ByImage]>([:])
 
-    static func load(_ path: String, categories: [Category], stage: String) throws -> ByImage {
-        lock.lock(); defer { lock.unlock() }
-        if let hit = cache[path] { return hit }
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw StageError(stage: stage, message: "cannot read the detections file \(path)",
-                             hint: "write it with `dataengine detect --model M --gt instances.json --images DIR --out \(path)` or any detector's COCO results export")
+    func load(_ path: String, categories: [Category], stage: String) throws -> ByImage {
+        try files.withLock { files in
+            if let hit = files[path] { return hit }
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw StageError(stage: stage, message: "cannot read the detections file \(path)",
+                                 hint: "write it with `dataengine detect --model M --gt instances.json --images DIR --out \(path)` or any detector's COCO results export")
+            }
+            var byImage: ByImage = [:]
+            for d in try COCOResultsReader.load(URL(fileURLWithPath: path), categories: categories) {
+                byImage[d.imageId, default: []].append((d.bbox, d.categoryId, d.score))
+            }
+            files[path] = byImage
+            return byImage
         }
-        var byImage: ByImage = [:]
-        for d in try COCOResultsReader.load(URL(fileURLWithPath: path), categories: categories) {
-            byImage[d.imageId, default: []].append((d.bbox, d.categoryId, d.score))
-        }
-        cache[path] = byImage
-        return byImage
     }
 }

@@ -14,8 +14,9 @@ public struct ConfidenceConfig: StageConfig, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        threshold = try c.decodeIfPresent(Double.self, forKey: .threshold) ?? ConfidenceConfig().threshold
-        dropEmpty = try c.decodeIfPresent(Bool.self, forKey: .dropEmpty) ?? ConfidenceConfig().dropEmpty
+        self.init()
+        try c.decodeIfPresent(.threshold, into: &threshold)
+        try c.decodeIfPresent(.dropEmpty, into: &dropEmpty)
         guard (0...1).contains(threshold) else {
             throw DecodingError.dataCorruptedError(forKey: .threshold, in: c, debugDescription: "threshold (δ) is a score between 0 and 1 (default 0.3)")
         }

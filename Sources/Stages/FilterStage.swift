@@ -24,12 +24,12 @@ public struct FilterConfig: StageConfig, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = FilterConfig()
-        minObjectArea = try c.decodeIfPresent(Double.self, forKey: .minObjectArea) ?? d.minObjectArea
-        objectArea = try c.decodeIfPresent(AreaMeasure.self, forKey: .objectArea) ?? d.objectArea
-        minBoxArea = try c.decodeIfPresent(Double.self, forKey: .minBoxArea) ?? d.minBoxArea
-        dropCrowd = try c.decodeIfPresent(Bool.self, forKey: .dropCrowd) ?? d.dropCrowd
-        dropEmpty = try c.decodeIfPresent(Bool.self, forKey: .dropEmpty) ?? d.dropEmpty
+        self.init()
+        try c.decodeIfPresent(.minObjectArea, into: &minObjectArea)
+        try c.decodeIfPresent(.objectArea, into: &objectArea)
+        try c.decodeIfPresent(.minBoxArea, into: &minBoxArea)
+        try c.decodeIfPresent(.dropCrowd, into: &dropCrowd)
+        try c.decodeIfPresent(.dropEmpty, into: &dropEmpty)
         guard (0...1).contains(minObjectArea) else {
             throw DecodingError.dataCorruptedError(forKey: .minObjectArea, in: c, debugDescription: "min_object_area is a share of the image, between 0 and 1 (0.02 = 2 %)")
         }

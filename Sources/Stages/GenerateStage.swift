@@ -49,18 +49,18 @@ public struct GenerateConfig: StageConfig, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = GenerateConfig()
+        self.init()
         model = try c.decode(String.self, forKey: .model)
-        variants = try c.decodeIfPresent(Int.self, forKey: .variants) ?? d.variants
-        encodeRatio = try c.decodeIfPresent(ValueRange.self, forKey: .encodeRatio) ?? d.encodeRatio
-        guidance = try c.decodeIfPresent(ValueRange.self, forKey: .guidance) ?? d.guidance
-        eta = try c.decodeIfPresent(ValueRange.self, forKey: .eta) ?? d.eta
-        scheduler = try c.decodeIfPresent(Scheduler.self, forKey: .scheduler) ?? d.scheduler
+        try c.decodeIfPresent(.variants, into: &variants)
+        try c.decodeIfPresent(.encodeRatio, into: &encodeRatio)
+        try c.decodeIfPresent(.guidance, into: &guidance)
+        try c.decodeIfPresent(.eta, into: &eta)
+        try c.decodeIfPresent(.scheduler, into: &scheduler)
         steps = try c.decodeIfPresent(Int.self, forKey: .steps)
-        size = try c.decodeIfPresent(Int.self, forKey: .size) ?? d.size
-        minBoxVisible = try c.decodeIfPresent(Double.self, forKey: .minBoxVisible) ?? d.minBoxVisible
-        jpegQuality = try c.decodeIfPresent(Int.self, forKey: .jpegQuality) ?? d.jpegQuality
-        prompt = try c.decodeIfPresent(PromptConfig.self, forKey: .prompt) ?? d.prompt
+        try c.decodeIfPresent(.size, into: &size)
+        try c.decodeIfPresent(.minBoxVisible, into: &minBoxVisible)
+        try c.decodeIfPresent(.jpegQuality, into: &jpegQuality)
+        try c.decodeIfPresent(.prompt, into: &prompt)
         func fail(_ key: CodingKeys, _ message: String) -> DecodingError { .dataCorruptedError(forKey: key, in: c, debugDescription: message) }
         guard (1..<GeneratedIds.maxVariants).contains(variants) else { throw fail(.variants, "variants is 1...\(GeneratedIds.maxVariants - 1)") }
         guard encodeRatio.lower > 0, encodeRatio.upper <= 1 else {
@@ -109,7 +109,7 @@ public final class GenerateStage: HandOverStage {
     public func produce(_ input: UnitOutput, variants: Range<Int>, context: StageContext) throws -> HandedOver<GeneratedFeatures> {
         var handed = HandedOver<GeneratedFeatures>()
         ComputeBudget.apply(threadsPerWorker: context.computeThreads)
-        let pipeline = try ModelCache.shared.pipeline(config.model, stage: context.stageId)
+        let pipeline = try context.models.pipeline(config.model, stage: context.stageId)
         guard config.size % pipeline.vaeScaleFactor == 0 else {
             throw StageError(stage: context.stageId, message: "size \(config.size) is not a multiple of the model's VAE factor \(pipeline.vaeScaleFactor)",
                              hint: "choose a size divisible by \(pipeline.vaeScaleFactor)")
@@ -166,9 +166,9 @@ public final class GenerateStage: HandOverStage {
         let destination = work.appendingPathComponent(fileName)
         try AtomicFile.write(try JPEG.encode(generated, quality: config.jpegQuality), to: destination)
         clock.lap("write")
-        StageTimings.shared.add(result.seconds)
-        StageTimings.shared.add(clock.laps)
-        StageTimings.shared.count("generated-images")
+        context.timings.add(result.seconds)
+        context.timings.add(clock.laps)
+        context.timings.count("generated-images")
         let tapTimestep = result.timesteps.last ?? 0
         let provenance = Provenance(referenceImageId: reference.image.id, variant: variant, seed: noiseSeed, encodeRatio: ratio,
                                     guidance: guidance, scheduler: config.scheduler.rawValue, steps: config.resolvedSteps,

@@ -18,8 +18,9 @@ public struct LabelConfig: StageConfig, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
         adapter = try c.decodeIfPresent(String.self, forKey: .adapter)
-        iouThreshold = try c.decodeIfPresent(Double.self, forKey: .iouThreshold) ?? LabelConfig().iouThreshold
+        try c.decodeIfPresent(.iouThreshold, into: &iouThreshold)
         guard (0...1).contains(iouThreshold) else {
             throw DecodingError.dataCorruptedError(forKey: .iouThreshold, in: c, debugDescription: "iou_threshold (β) is between 0 and 1 (default 0.5)")
         }
@@ -55,19 +56,19 @@ public final class LabelStage: FusedStage {
             var item = item
             if context.isCancelled() { throw CancellationError() }
             let folder = config.adapter ?? features.modelFolder + "/adapter"
-            let adapter = try ModelCache.shared.adapter(folder, stage: context.stageId)
+            let adapter = try context.models.adapter(folder, stage: context.stageId)
             if adapter.timestepWarning(features.taps.timestep) != nil { out.count("labels-outside-adapter-timestep-range") }
             var clock = PhaseClock()
             var taps = features.taps
             if adapter.config.readsVAEEncoder {
-                let pipeline = try ModelCache.shared.pipeline(features.modelFolder, stage: context.stageId)
+                let pipeline = try context.models.pipeline(features.modelFolder, stage: context.stageId)
                 let g = features.generated
                 taps.vaeEncoderMidBlock = try pipeline.encoderMidBlock(Img2ImgResult.imageTensor(rgb: g.pixels, width: g.width, height: g.height))
                 clock.lap("adapter-encode")
             }
             let detections = try adapter.detect(taps, height: item.image.height, width: item.image.width)
             clock.lap("adapter")
-            StageTimings.shared.add(clock.laps)
+            context.timings.add(clock.laps)
             let reference = item.referenceAnnotations ?? []
             let boxes = detections.filter { $0.width > 0 && $0.height > 0 }
             out.count("labels-without-area", detections.count - boxes.count)

@@ -3,12 +3,12 @@ import Diffusion
 import Foundation
 import Pipeline
 
-/// Models loaded once per process and shared by every unit that names the same folder: the weights are
-/// read-only, so workers can run them side by side. Loading errors are not cached (a fixed folder loads on the
-/// next unit).
+/// Models loaded once per run (`StageContext.models`) and shared by every unit that names the same folder: the
+/// weights are read-only, so workers can run them side by side. Loading errors are not cached (a fixed folder
+/// loads on the next unit).
 // Unchecked: the tables are guarded by a lock; cached models are read-only.
 public final class ModelCache: @unchecked Sendable {
-    public static let shared = ModelCache()
+    public init() {}
 
     private let lock = NSLock()
     private var pipelines: [String: StableDiffusionImg2ImgPipeline] = [:]

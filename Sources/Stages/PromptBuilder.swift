@@ -33,12 +33,12 @@ public struct PromptConfig: Codable, Hashable, Sendable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = PromptConfig()
-        source = try c.decodeIfPresent(Source.self, forKey: .source) ?? d.source
-        domain = try c.decodeIfPresent(String.self, forKey: .domain) ?? d.domain
-        suffix = try c.decodeIfPresent(String.self, forKey: .suffix) ?? d.suffix
-        negative = try c.decodeIfPresent(String.self, forKey: .negative) ?? d.negative
-        locationBins = try c.decodeIfPresent(Int.self, forKey: .locationBins) ?? d.locationBins
+        self.init()
+        try c.decodeIfPresent(.source, into: &source)
+        try c.decodeIfPresent(.domain, into: &domain)
+        try c.decodeIfPresent(.suffix, into: &suffix)
+        try c.decodeIfPresent(.negative, into: &negative)
+        try c.decodeIfPresent(.locationBins, into: &locationBins)
         guard (2...1000).contains(locationBins) else {
             throw DecodingError.dataCorruptedError(forKey: .locationBins, in: c, debugDescription: "location_bins is 2...1000 (default 100)")
         }

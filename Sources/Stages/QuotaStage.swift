@@ -26,12 +26,12 @@ public struct QuotaConfig: StageConfig, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = QuotaConfig()
+        self.init()
         minInstancesPerCategory = try c.decode(Int.self, forKey: .minInstancesPerCategory)
-        maxVariantsPerImage = try c.decodeIfPresent(Int.self, forKey: .maxVariantsPerImage) ?? d.maxVariantsPerImage
-        generate = try c.decodeIfPresent(String.self, forKey: .generate) ?? d.generate
-        label = try c.decodeIfPresent(String.self, forKey: .label) ?? d.label
-        confidence = try c.decodeIfPresent(String.self, forKey: .confidence) ?? d.confidence
+        try c.decodeIfPresent(.maxVariantsPerImage, into: &maxVariantsPerImage)
+        try c.decodeIfPresent(.generate, into: &generate)
+        try c.decodeIfPresent(.label, into: &label)
+        try c.decodeIfPresent(.confidence, into: &confidence)
         guard minInstancesPerCategory >= 1 else {
             throw DecodingError.dataCorruptedError(forKey: .minInstancesPerCategory, in: c, debugDescription: "min_instances_per_category is at least 1")
         }

@@ -1,11 +1,11 @@
 import Foundation
 
-/// Seconds spent per part of the generation work in this process (encode, denoise, decode, adapter, write, ...)
+/// Seconds spent per part of the generation work in this run (`StageContext.timings`) (encode, denoise, decode, adapter, write, ...)
 /// and how many images they cover, for the end-of-run breakdown. Kept out of checkpoints and outputs so that
 /// timings never change a run's bytes.
 // Unchecked: the tallies are guarded by `lock`.
 public final class StageTimings: @unchecked Sendable {
-    public static let shared = StageTimings()
+    public init() {}
 
     private let lock = NSLock()
     private var seconds: [String: Double] = [:]

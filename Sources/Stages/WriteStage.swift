@@ -37,15 +37,15 @@ public struct WriteConfig: StageConfig, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = WriteConfig()
-        format = try c.decodeIfPresent(Format.self, forKey: .format) ?? d.format
+        self.init()
+        try c.decodeIfPresent(.format, into: &format)
         name = try c.decodeIfPresent(String.self, forKey: .name)
-        images = try c.decodeIfPresent(ImageMode.self, forKey: .images) ?? d.images
-        jpegQuality = try c.decodeIfPresent(Int.self, forKey: .jpegQuality) ?? d.jpegQuality
-        captions = try c.decodeIfPresent(Bool.self, forKey: .captions) ?? d.captions
-        includeReferences = try c.decodeIfPresent(Bool.self, forKey: .includeReferences) ?? d.includeReferences
-        vocFolder = try c.decodeIfPresent(String.self, forKey: .vocFolder) ?? d.vocFolder
-        vocSplit = try c.decodeIfPresent(String.self, forKey: .vocSplit) ?? d.vocSplit
+        try c.decodeIfPresent(.images, into: &images)
+        try c.decodeIfPresent(.jpegQuality, into: &jpegQuality)
+        try c.decodeIfPresent(.captions, into: &captions)
+        try c.decodeIfPresent(.includeReferences, into: &includeReferences)
+        try c.decodeIfPresent(.vocFolder, into: &vocFolder)
+        try c.decodeIfPresent(.vocSplit, into: &vocSplit)
         guard (1...100).contains(jpegQuality) else {
             throw DecodingError.dataCorruptedError(forKey: .jpegQuality, in: c, debugDescription: "jpeg_quality is 1...100 (95 is the default)")
         }

@@ -31,21 +31,22 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        let resources = RunResources()
         let dir = URL(fileURLWithPath: runDir ?? Self.freeRunDirectory(for: pipeline))
         let watcher = InterruptWatcher()
         FileHandle.standardError.write(Data("run directory: \(dir.path)\n".utf8))
         let logger = FileLogHandler.logger(label: "dataengine", path: dir.appendingPathComponent("log.txt").path)
         let report = try PipelineRun.start(pipelinePath: pipeline, catalog: .builtIn, runDirectory: dir, logger: logger,
-                                           options: .init(workers: workers, progress: Self.progressReporter(),
-                                                          isCancelled: { watcher.isInterrupted }))
+                                           options: .init(workers: workers, progress: Self.progressReporter(resources),
+                                                          resources: resources, isCancelled: { watcher.isInterrupted }))
         print(report.summary(), terminator: "")
-        if let timings = StageTimings.shared.summary() { print(timings) }
+        if let timings = resources.timings.summary() { print(timings) }
     }
 
     /// The progress line, with the images generated so far (generation units run for minutes).
-    static func progressReporter() -> ProgressReporter {
+    static func progressReporter(_ resources: RunResources) -> ProgressReporter {
         let reporter = ProgressReporter()
-        reporter.detail = { StageTimings.shared.progressDetail() }
+        reporter.detail = { resources.timings.progressDetail() }
         return reporter
     }
 
@@ -80,13 +81,14 @@ struct ResumeCommand: ParsableCommand {
     var workers: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func run() throws {
+        let resources = RunResources()
         let dir = URL(fileURLWithPath: runDirectory)
         let watcher = InterruptWatcher()
         let logger = FileLogHandler.logger(label: "dataengine", path: dir.appendingPathComponent("log.txt").path)
         let report = try PipelineRun.resume(runDirectory: dir, catalog: .builtIn, logger: logger,
-                                            options: .init(workers: max(1, workers), progress: RunCommand.progressReporter(),
-                                                           isCancelled: { watcher.isInterrupted }))
+                                            options: .init(workers: max(1, workers), progress: RunCommand.progressReporter(resources),
+                                                           resources: resources, isCancelled: { watcher.isInterrupted }))
         print(report.summary(), terminator: "")
-        if let timings = StageTimings.shared.summary() { print(timings) }
+        if let timings = resources.timings.summary() { print(timings) }
     }
 }

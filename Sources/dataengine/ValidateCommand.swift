@@ -44,6 +44,7 @@ struct ValidateCommand: ParsableCommand {
     var workers: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func run() throws {
+        let models = ModelCache()
         let file = try PipelineFile.load(path: pipeline, catalog: .builtIn)
         let plan = ResolvedPlan(file)
         _ = try ExecutionGraph(plan: plan)
@@ -74,19 +75,19 @@ struct ValidateCommand: ParsableCommand {
         }
         let generators = plan.stages.compactMap { stage in (stage.config as? GenerateConfig).map { (stage.id, $0) } }
         if !noEstimate {
-            for (id, config) in generators { try estimate(id: id, config: config, references: source.items.count, plan: plan) }
+            for (id, config) in generators { try estimate(id: id, config: config, references: source.items.count, plan: plan, models: models) }
         }
-        if preflight > 0 { try runPreflight(plan: plan, source: source) }
+        if preflight > 0 { try runPreflight(plan: plan, source: source, models: models) }
         print("OK: \(pipeline) is valid")
     }
 
-    func estimate(id: String, config: GenerateConfig, references: Int, plan: ResolvedPlan) throws {
+    func estimate(id: String, config: GenerateConfig, references: Int, plan: ResolvedPlan, models: ModelCache) throws {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let threads = ComputeBudget.threadsPerWorker(workers: workers, cores: cores)
         FileHandle.standardError.write(Data("timing one UNet call, one VAE encode and decode of \(config.model) at \(config.size)x\(config.size)...\n".utf8))
-        let e = try GenerationEstimate.measure(config, threads: threads)
+        let e = try GenerationEstimate.measure(config, threads: threads, models: models)
         let adapterFolder = Self.labelAdapterFolder(plan: plan, model: config.model)
-        let adapter = FileManager.default.fileExists(atPath: adapterFolder) ? try ModelCache.shared.adapter(adapterFolder, stage: "label") : nil
+        let adapter = FileManager.default.fileExists(atPath: adapterFolder) ? try models.adapter(adapterFolder, stage: "label") : nil
         let images = references * config.variants
         // An adapter that reads the VAE encoder encodes every generated image once more.
         let perImage = e.secondsPerImage + (adapter?.config.readsVAEEncoder == true ? e.encodeSeconds : 0)
@@ -100,7 +101,7 @@ struct ValidateCommand: ParsableCommand {
             print("that is more than a week on one machine: split the source over n machines with `source: {shard: \"i/n\"}` "
                   + "(each runs one shard; ids never collide), or use a GPU implementation for the diffusion part")
         }
-        let timesteps = try GenerationEstimate.lastTimesteps(config)
+        let timesteps = try GenerationEstimate.lastTimesteps(config, models: models)
         if let adapter {
             print("labels come from the last step at t = \(Set(timesteps).sorted().map(String.init).joined(separator: " ... ")); the adapter was trained at t in \(adapter.config.timestepRange.lowerBound)...\(adapter.config.timestepRange.upperBound)")
             for t in Set(timesteps).sorted() {
@@ -117,12 +118,12 @@ struct ValidateCommand: ParsableCommand {
         plan.stages.compactMap { ($0.config as? LabelConfig)?.adapter }.first ?? model + "/adapter"
     }
 
-    func runPreflight(plan: ResolvedPlan, source: SourceOutput) throws {
+    func runPreflight(plan: ResolvedPlan, source: SourceOutput, models: ModelCache) throws {
         let folder = plan.stages.compactMap { ($0.config as? AttributesConfig)?.model ?? ($0.config as? GenerateConfig)?.model }.first
         guard let folder else { throw ValidationError("--preflight needs a stage with a model (attributes or generate)") }
         ComputeBudget.apply(threadsPerWorker: ProcessInfo.processInfo.activeProcessorCount)
-        let detector = try DetectionOnlyDetector(pipeline: try ModelCache.shared.pipeline(folder, stage: "preflight"),
-                                                 adapter: try ModelCache.shared.adapter(Self.labelAdapterFolder(plan: plan, model: folder),
+        let detector = try DetectionOnlyDetector(pipeline: try models.pipeline(folder, stage: "preflight"),
+                                                 adapter: try models.adapter(Self.labelAdapterFolder(plan: plan, model: folder),
                                                                                         stage: "preflight"))
         let items = Array(source.items.prefix(preflight))
         var detections: [COCODetection] = []

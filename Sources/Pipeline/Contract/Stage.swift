@@ -21,9 +21,13 @@ public struct StageContext: Sendable {
     /// The compute budget of one unit: how many threads it may keep busy (cores / workers), so that workers
     /// x threads never oversubscribe the machine. The engine sizes its BLAS and tensor threads from it.
     public var computeThreads: Int
+    /// What the run's units share (model cache, timings): one set per run.
+    public var resources: RunResources
 
     public init(runSeed: UInt64, stageId: String, meta: DatasetMeta, unitIndex: Int, outputDirectory: URL?,
-                computeThreads: Int = 1, workDirectory: URL? = nil, isCancelled: @escaping @Sendable () -> Bool = { false }) {
+                computeThreads: Int = 1, workDirectory: URL? = nil, resources: RunResources = RunResources(),
+                isCancelled: @escaping @Sendable () -> Bool = { false }) {
+        self.resources = resources
         self.runSeed = runSeed
         self.workDirectory = workDirectory
         self.stageId = stageId

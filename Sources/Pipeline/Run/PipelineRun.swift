@@ -14,9 +14,12 @@ public final class PipelineRun: @unchecked Sendable {
         public var cores: Int
         public var progress: ProgressReporter?
         public var isCancelled: @Sendable () -> Bool
+        /// Shared by the run's units (`StageContext.resources`); the caller keeps it to read timings afterwards.
+        public var resources: RunResources
 
         public init(workers: Int, cores: Int = ProcessInfo.processInfo.activeProcessorCount, progress: ProgressReporter? = nil,
-                    isCancelled: @escaping @Sendable () -> Bool = { false }) {
+                    resources: RunResources = RunResources(), isCancelled: @escaping @Sendable () -> Bool = { false }) {
+            self.resources = resources
             self.workers = max(1, workers)
             self.cores = max(1, cores)
             self.progress = progress
@@ -277,7 +280,8 @@ public final class PipelineRun: @unchecked Sendable {
 
     func context(stage: String, unit: Int, output: URL? = nil) -> StageContext {
         StageContext(runSeed: plan.seed, stageId: stage, meta: loadSummary!.meta, unitIndex: unit, outputDirectory: output,
-                     computeThreads: options.threadsPerUnit, workDirectory: directory.work(of: stage), isCancelled: options.isCancelled)
+                     computeThreads: options.threadsPerUnit, workDirectory: directory.work(of: stage), resources: options.resources,
+                     isCancelled: options.isCancelled)
     }
 
     /// `DATAENGINE_UNIT_DELAY_MS`: sleep this long before each unit. Only for testing interruption: it
@@ -300,7 +304,8 @@ public final class PipelineRun: @unchecked Sendable {
         let stage = try plan.makeSource()
         let source = try stage.load(context: StageContext(runSeed: plan.seed, stageId: ResolvedPlan.sourceId, meta: DatasetMeta(name: plan.name, categories: []),
                                                           unitIndex: 0, outputDirectory: nil, computeThreads: options.threadsPerUnit,
-                                                          workDirectory: directory.work(of: ResolvedPlan.sourceId), isCancelled: options.isCancelled))
+                                                          workDirectory: directory.work(of: ResolvedPlan.sourceId), resources: options.resources,
+                                                          isCancelled: options.isCancelled))
         let size = plan.batchSize
         let batches = stride(from: 0, to: source.items.count, by: size).map { Array(source.items[$0..<min($0 + size, source.items.count)]) }
         for (index, batch) in batches.enumerated() {
