@@ -40,6 +40,9 @@ public struct GenerateConfig: StageConfig, Equatable {
 
     public init() {}
 
+    /// The largest guidance scale a pipeline may ask for (SD is used with 1-20; far above, images blow up to NaN).
+    public static let maxGuidance = 50.0
+
     public var resolvedSteps: Int { steps ?? scheduler.defaultSteps }
 
     enum CodingKeys: String, CodingKey {
@@ -66,7 +69,9 @@ public struct GenerateConfig: StageConfig, Equatable {
         guard encodeRatio.lower > 0, encodeRatio.upper <= 1 else {
             throw fail(.encodeRatio, "encode_ratio lies in (0, 1]: the share of the schedule that is run (the paper draws from [0.3, 1.0])")
         }
-        guard guidance.lower >= 0 else { throw fail(.guidance, "guidance is >= 0 (7.5 in the paper; <= 1 turns classifier-free guidance off)") }
+        guard guidance.lower >= 0, guidance.upper <= Self.maxGuidance else {
+            throw fail(.guidance, "guidance is 0...\(Self.maxGuidance) (7.5 in the paper; <= 1 turns classifier-free guidance off; larger values make NaN images)")
+        }
         guard eta.lower >= 0, eta.upper <= 1 else { throw fail(.eta, "eta lies in [0, 1] (0: deterministic DDIM)") }
         guard (1...1000).contains(resolvedSteps) else { throw fail(.steps, "steps is 1...1000 (30 for dpm-solver++, 50 for ddim)") }
         guard size >= 8, size % 8 == 0 else { throw fail(.size, "size is a multiple of 8 (the VAE's factor): 512 for SD2-base, 128 for the demo model") }
@@ -116,6 +121,7 @@ public final class GenerateStage: HandOverStage {
         }
         let work = try context.requireWorkDirectory()
         let prompts = PromptBuilder(config: config.prompt, categories: context.meta.categories)
+        var nonFinite = NonFiniteGuard(what: "generated images")
         for reference in input.items {
             let image: RGBImage
             do {
@@ -127,9 +133,18 @@ public final class GenerateStage: HandOverStage {
             }
             for variant in reference.plannedVariant.map({ $0..<($0 + 1) }) ?? variants {
                 if context.isCancelled() { throw CancellationError() }
-                let (item, features) = try generate(reference, image: image, variant: variant, pipeline: pipeline, prompts: prompts,
-                                                    work: work, context: context)
-                handed.append(item, features)
+                do {
+                    let (item, features) = try generate(reference, image: image, variant: variant, pipeline: pipeline, prompts: prompts,
+                                                        work: work, context: context)
+                    handed.append(item, features)
+                    nonFinite.reset()
+                } catch let error as NonFiniteOutputError {
+                    let id = GeneratedIds.image(reference: reference.image.id, variant: variant)
+                    let name = GeneratedIds.fileName(referenceFileName: reference.image.fileName, variant: variant)
+                    handed.output.dropped.append(DroppedItem(imageId: id, fileName: name, reason: NonFiniteGuard.reason,
+                                                             message: "variant \(variant) of \(reference.label): \(error)"))
+                    try nonFinite.record("variant \(variant) of \(reference.label)", stage: context.stageId)
+                }
             }
             handed.output.count("references")
         }
@@ -161,7 +176,7 @@ public final class GenerateStage: HandOverStage {
         let tensor = Img2ImgResult.imageTensor(rgb: pixels.pixels, width: pixels.width, height: pixels.height)
         let result = try pipeline(image: tensor, settings: settings, noise: DiffusionNoise(seed: noiseSeed), taps: true)
         var clock = PhaseClock()
-        let generated = RGBImage(width: config.size, height: config.size, pixels: result.rgbBytes)
+        let generated = RGBImage(width: config.size, height: config.size, pixels: try result.rgbBytes())
         let fileName = GeneratedIds.fileName(referenceFileName: reference.image.fileName, variant: variant)
         let destination = work.appendingPathComponent(fileName)
         try AtomicFile.write(try JPEG.encode(generated, quality: config.jpegQuality), to: destination)

@@ -52,6 +52,7 @@ public final class LabelStage: FusedStage {
 
     public func consume(_ input: HandedOver<GeneratedFeatures>, context: StageContext) throws -> UnitOutput {
         var out = UnitOutput()
+        var nonFinite = NonFiniteGuard(what: "labelled images")
         for (item, features) in input.pairs {
             var item = item
             if context.isCancelled() { throw CancellationError() }
@@ -69,6 +70,12 @@ public final class LabelStage: FusedStage {
             let detections = try adapter.detect(taps, height: item.image.height, width: item.image.width)
             clock.lap("adapter")
             context.timings.add(clock.laps)
+            if let bad = detections.first(where: { ![$0.x0, $0.y0, $0.x1, $0.y1, $0.score].allSatisfy(\.isFinite) }) {
+                out.drop(item, reason: NonFiniteGuard.reason, message: "the adapter's output holds NaN or infinite values (\(bad.x0), \(bad.y0), \(bad.x1), \(bad.y1), score \(bad.score))")
+                try nonFinite.record(item.label, stage: context.stageId)
+                continue
+            }
+            nonFinite.reset()
             let reference = item.referenceAnnotations ?? []
             let boxes = detections.filter { $0.width > 0 && $0.height > 0 }
             out.count("labels-without-area", detections.count - boxes.count)

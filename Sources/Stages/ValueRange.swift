@@ -17,17 +17,20 @@ public struct ValueRange: Codable, Hashable, Sendable {
     }
 
     public init(from decoder: Decoder) throws {
+        func wrong(_ why: String) -> DecodingError { .dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: why)) }
         if let single = try? decoder.singleValueContainer().decode(Double.self) {
+            guard single.isFinite else { throw wrong("\(single) is not a finite number: write a number like 7.5 or a range [low, high]") }
             self.init(single)
             return
+        }
+        if let text = try? decoder.singleValueContainer().decode(String.self) {
+            throw wrong("`\(text)` is not a number: write a number like 7.5 or a range [low, high]")
         }
         var c = try decoder.unkeyedContainer()
         let lower = try c.decode(Double.self)
         let upper = try c.decode(Double.self)
-        guard c.isAtEnd, lower <= upper else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                                                    debugDescription: "a range is [low, high] with low <= high, or one number"))
-        }
+        guard c.isAtEnd, lower <= upper else { throw wrong("a range is [low, high] with low <= high, or one number") }
+        guard lower.isFinite, upper.isFinite else { throw wrong("a range's ends are finite numbers") }
         self.init(lower, upper)
     }
 

@@ -105,9 +105,18 @@ public struct WeightLoader: Sendable {
     public func tensor(_ name: String) throws -> Tensor {
         let full = key(name)
         guard let i = store.location[full] else { throw store.missing(full) }
-        let t = try store.files[i].tensor(full)
+        let t = try checkedFinite(store.files[i].tensor(full), key: full, file: store.files[i].path)
         store.markUsed(full)
         return t
+    }
+
+    /// `t`, or an error naming the tensor when it holds NaN or infinite values (a damaged or diverged checkpoint
+    /// would otherwise give NaN images or silently no detections).
+    private func checkedFinite(_ t: Tensor, key: String, file: String) throws -> Tensor {
+        guard let index = t.firstNonFiniteIndex else { return t }
+        throw WeightError(file: file, key: key,
+                          message: "holds \(t.nonFiniteCount) non-finite values (NaN or infinity; the first at element \(index), \(t.scalars[index]))",
+                          hint: "the weights are damaged or the training diverged: use another checkpoint")
     }
 
     /// The tensor `name`, which must have exactly `shape`.
@@ -120,7 +129,7 @@ public struct WeightLoader: Sendable {
             throw WeightError(file: store.files[i].path, key: full, message: "shape mismatch: expected \(shape), found \(found)",
                               hint: "the checkpoint does not match the model configuration: check that config.json belongs to these weights")
         }
-        let t = try store.files[i].tensor(full)
+        let t = try checkedFinite(store.files[i].tensor(full), key: full, file: store.files[i].path)
         store.markUsed(full)
         return t
     }

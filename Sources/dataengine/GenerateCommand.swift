@@ -1,4 +1,5 @@
 import ArgumentParser
+import Stages
 import Dispatch
 import Foundation
 import Diffusion
@@ -94,6 +95,24 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Threads for OpenBLAS and the tensor operations (default: the number of cores).")
     var threads: Int?
 
+    /// Checks the numbers and the output folder before minutes of compute.
+    func validate() throws {
+        guard guidance.isFinite, guidance >= 0, Double(guidance) <= GenerateConfig.maxGuidance else {
+            throw ValidationError("--guidance \(guidance): expected 0...\(GenerateConfig.maxGuidance) (7.5 is usual; <= 1 turns guidance off)")
+        }
+        guard strength.isFinite, strength > 0, strength <= 1 else { throw ValidationError("--strength \(strength): expected a number in (0, 1]") }
+        guard steps >= 1, steps <= 1000 else { throw ValidationError("--steps \(steps): expected 1...1000") }
+        guard eta.isFinite, (0...1).contains(eta) else { throw ValidationError("--eta \(eta): expected a number in [0, 1]") }
+        let folder = URL(fileURLWithPath: out).deletingLastPathComponent().path
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            throw ValidationError("--out \(out): the folder \(folder) does not exist; create it first")
+        }
+        guard FileManager.default.isWritableFile(atPath: folder) else {
+            throw ValidationError("--out \(out): the folder \(folder) is not writable")
+        }
+    }
+
     func run() throws {
         let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
         ComputeBudget.apply(threadsPerWorker: n)
@@ -115,7 +134,7 @@ struct GenerateCommand: ParsableCommand {
             let eta = elapsed / Double(step) * Double(total - step)
             log(String(format: "step %d/%d  %.2f s/step  ETA %.0f s", step, total, elapsed / Double(step), eta))
         }
-        let output = RGBImage(width: rgb.width, height: rgb.height, pixels: result.rgbBytes)
+        let output = RGBImage(width: rgb.width, height: rgb.height, pixels: try result.rgbBytes())
         try JPEG.write(output, to: URL(fileURLWithPath: out))
         if let dumpLatents {
             var tensors: [String: Tensor] = ["reference_latent": result.referenceLatent, "noised": result.noised,

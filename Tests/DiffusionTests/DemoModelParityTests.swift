@@ -37,7 +37,7 @@ final class DemoModelParityTests: XCTestCase {
             let scale = want.scalars.map(abs).max()!
             let error = zip(result.finalLatent.scalars, want.scalars).map { abs($0 - $1) }.max()! / scale
             XCTAssertLessThan(error, 1e-4, "\(name): final latent")
-            let bytes = result.rgbBytes, u8 = try expected.tensor("image_u8").scalars
+            let bytes = try result.rgbBytes(), u8 = try expected.tensor("image_u8").scalars
             var off = 0, worst = 0
             for c in 0..<3 {
                 for i in 0..<(h * w) {

@@ -70,7 +70,7 @@ final class Img2ImgParityTests: XCTestCase {
                 // 8-bit image: channel-major in the record, interleaved in rgbBytes.
                 let u8 = try expected.tensor("\(c.name).image_u8")
                 let plane = u8.shape[2] * u8.shape[3]
-                let bytes = result.rgbBytes
+                let bytes = try result.rgbBytes()
                 var off = 0, offByMore = 0
                 for ch in 0..<3 {
                     for p in 0..<plane {
@@ -86,5 +86,15 @@ final class Img2ImgParityTests: XCTestCase {
         }
         print("img2img parity, largest relative errors: " + worst.sorted { $0.key < $1.key }
             .map { "\($0.key) \(String(format: "%.2g", Double($0.value)))" }.joined(separator: ", "))
+    }
+}
+
+final class Img2ImgOutputTests: XCTestCase {
+    func testANonFiniteDecodedImageThrowsInsteadOfTrapping() {
+        let decoded = Tensor(shape: [1, 3, 1, 2], scalars: [0, 1, .nan, -1, .infinity, 0.5])
+        XCTAssertThrowsError(try Img2ImgResult.rgbBytes(decoded)) { error in
+            XCTAssertTrue(error is NonFiniteOutputError && "\(error)".contains("2 of 6"), "\(error)")
+        }
+        XCTAssertEqual(try Img2ImgResult.rgbBytes(Tensor(shape: [1, 3, 1, 1], scalars: [-1, 0, 1])), [0, 128, 255])
     }
 }

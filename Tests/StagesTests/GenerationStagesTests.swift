@@ -209,3 +209,17 @@ final class GenerationStagesTests: XCTestCase {
                                                     file: "/tmp/p.yaml", defaultName: "p", catalog: .builtIn)) { XCTAssertTrue("\($0)".contains("i/n"), "\($0)") }
     }
 }
+
+final class NonFiniteGuardTests: XCTestCase {
+    func testThreeInARowStopTheRunAndAFiniteItemResetsTheCount() throws {
+        var guardrail = NonFiniteGuard(what: "generated images")
+        try guardrail.record("a", stage: "generate")
+        try guardrail.record("b", stage: "generate")
+        guardrail.reset()
+        try guardrail.record("c", stage: "generate")
+        try guardrail.record("d", stage: "generate")
+        XCTAssertThrowsError(try guardrail.record("e", stage: "generate")) {
+            XCTAssertTrue("\($0)".contains("3 generated images in a row") && "\($0)".contains("(the last: e)"), "\($0)")
+        }
+    }
+}

@@ -216,3 +216,17 @@ final class WeightLoaderTests: XCTestCase {
         XCTAssertEqual(single.keys, ["conv.bias", "conv.weight", "norm.weight"])
     }
 }
+
+final class WeightLoaderNonFiniteTests: XCTestCase {
+    func testNaNAndInfinityAreRefusedNamingTheTensor() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("nonfinite-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try SafeTensorsWriter.write(["ok": Tensor(shape: [2], scalars: [1, 2]), "bad.weight": Tensor(shape: [3], scalars: [1, .nan, .infinity])], to: url)
+        let weights = try WeightLoader(url: url)
+        XCTAssertEqual(try weights.tensor("ok").scalars, [1, 2])
+        XCTAssertThrowsError(try weights.tensor("bad.weight", shape: [3])) { error in
+            XCTAssertEqual((error as? WeightError)?.key, "bad.weight", "\(error)")
+            XCTAssertTrue("\(error)".contains("2 non-finite values") && "\(error)".contains("element 1"), "\(error)")
+        }
+    }
+}

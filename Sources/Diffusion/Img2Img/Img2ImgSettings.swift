@@ -70,10 +70,16 @@ public struct Img2ImgResult: Sendable {
 
     /// The image as diffusers' `output_type="pil"` makes it: clamp(decoded / 2 + 0.5, 0, 1) * 255, rounded half
     /// to even; interleaved RGB bytes, row-major.
-    public var rgbBytes: [UInt8] { Self.rgbBytes(decoded) }
+    /// Throws `NonFiniteOutputError` when the decoded image holds NaN or infinite values.
+    public func rgbBytes() throws -> [UInt8] { try Self.rgbBytes(decoded) }
 
-    public static func rgbBytes(_ decoded: Tensor) -> [UInt8] {
-        precondition(decoded.rank == 4 && decoded.shape[0] == 1 && decoded.shape[1] == 3, "rgbBytes: expected (1, 3, H, W), got \(decoded.shape)")
+    public static func rgbBytes(_ decoded: Tensor) throws -> [UInt8] {
+        guard decoded.rank == 4, decoded.shape[0] == 1, decoded.shape[1] == 3 else {
+            throw EngineInputError(input: "decoded image", message: "expected a (1, 3, H, W) tensor, got \(decoded.shape)")
+        }
+        if decoded.firstNonFiniteIndex != nil {
+            throw NonFiniteOutputError(what: "the decoded image", count: decoded.nonFiniteCount, of: decoded.scalars.count)
+        }
         let plane = decoded.shape[2] * decoded.shape[3]
         var out = [UInt8](repeating: 0, count: plane * 3)
         for c in 0..<3 {
