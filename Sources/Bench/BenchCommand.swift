@@ -9,13 +9,13 @@ public struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Benchmarks that compare DataEngine with the reference implementations on this machine.",
         discussion: """
-            Benchmarks print figures measured on this machine; the tools/ scripts run the Python reference
+            Benchmarks print figures measured on this machine; the tools/ scripts run the Python reference \
             in the same run and print the ratios.
 
             Example:
-              dataengine bench load                 # COCO train2017-scale file: load time and peak memory
-              tools/bench_load.sh                   # the same next to pycocotools, with ratios
-              dataengine bench ops                  # conv/attention kernels vs this machine's sgemm rate
+              dataengine bench load     # COCO train2017 scale: load time, peak memory
+              tools/bench_load.sh       # the same next to pycocotools, with ratios
+              dataengine bench ops      # conv/attention kernels vs this machine's sgemm
             """,
         subcommands: [BenchLoadCommand.self, BenchOpsCommand.self, BenchUNetCommand.self])
 }

@@ -18,7 +18,8 @@ struct BenchLoadCommand: ParsableCommand {
 
         Examples:
           dataengine bench load
-          dataengine bench load --images 5000 --annotations 36000 --keep /tmp/bench --json
+          dataengine bench load --images 5000 --annotations 36000 \\
+            --keep /tmp/bench --json
           dataengine bench load --file annotations/instances_train2017.json
         """)
 

@@ -13,8 +13,8 @@ struct DataEngineCommand: ParsableCommand {
         commandName: "dataengine",
         abstract: "Build labelled object-detection datasets with a diffusion model (DiffusionEngine).",
         discussion: """
-            A pipeline file (YAML) names a source dataset (COCO or VOC) and a graph of stages. Runs are
-            checkpointed: interrupt one at any moment and `dataengine resume RUNDIR` finishes it with exactly
+            A pipeline file (YAML) names a source dataset (COCO or VOC) and a graph of stages. Runs are \
+            checkpointed: interrupt one at any moment and `dataengine resume RUNDIR` finishes it with exactly \
             the bytes an uninterrupted run would have written.
 
             Examples:
@@ -26,6 +26,7 @@ struct DataEngineCommand: ParsableCommand {
 
             Exit codes: 0 done, 1 failed, 2 bad usage or bad pipeline file, 130 interrupted.
             """,
+        version: DataEngineVersion.string,
         subcommands: [RunCommand.self, ResumeCommand.self, ValidateCommand.self, StatsCommand.self, GenerateCommand.self, DetectCommand.self, EvalCommand.self, BenchCommand.self])
 
     static func main() {
@@ -38,4 +39,9 @@ struct DataEngineCommand: ParsableCommand {
     }
 
     static func exit(status: Int32) -> Never { Glibc.exit(status) }
+}
+
+/// The version `dataengine --version` prints.
+enum DataEngineVersion {
+    static let string = "0.7.0"
 }

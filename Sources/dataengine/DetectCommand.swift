@@ -28,10 +28,13 @@ struct DetectCommand: ParsableCommand {
             of the file name (COCO style 000000000139.jpg -> 139), else their position (1, 2, ...).
 
             Examples:
-              dataengine detect --model models/demo --gt data/demo/coco/annotations/instances_val.json \\
+              dataengine detect --model models/demo \\
+                --gt data/demo/coco/annotations/instances_val.json \\
                 --images data/demo/coco/val --out results.json
-              dataengine eval --gt data/demo/coco/annotations/instances_val.json --pred results.json
-              dataengine detect --model ~/sd2-base-with-adapter photo1.jpg photo2.jpg --out results.json
+              dataengine eval --gt data/demo/coco/annotations/instances_val.json \\
+                --pred results.json
+              dataengine detect --model ~/sd2-base-with-adapter photo1.jpg photo2.jpg \\
+                --out results.json
             """)
 
     @Option(help: "A model folder with an adapter/ (diffusers layout, e.g. models/demo).")
@@ -94,6 +97,10 @@ struct DetectCommand: ParsableCommand {
                 log(String(format: "%d/%d images  %.2f s/image  ETA %.0f s", done, jobs.count, elapsed / Double(done),
                            elapsed / Double(done) * Double(jobs.count - done)))
             }
+        }
+        if !jobs.isEmpty, skipped == jobs.count {
+            throw DatasetError(file: jobs.count == 1 ? jobs[0].url.path : "the \(jobs.count) images", message: "no image could be read (see the messages above)",
+                               hint: "nothing was written to \(out); give JPEG images (--images DIR or paths)")
         }
         let records = results.map { r in
             COCODetection(imageId: r.imageId, categoryId: r.detection.categoryId,

@@ -22,7 +22,8 @@ struct EvalCommand: ParsableCommand {
             Examples:
               dataengine eval --gt instances_val2017.json --pred detections_val2017.json
               dataengine eval --gt instances_val.json --pred results.json --json eval.json
-              dataengine eval --gt runs/demo/output/demo_de/annotations/reference_boxes_demo_de.json \\
+              dataengine eval \\
+                --gt runs/demo/output/demo_de/annotations/reference_boxes_demo_de.json \\
                 --pred runs/demo/output/demo_de/annotations/instances_demo_de.json
             """)
 

@@ -30,10 +30,12 @@ struct GenerateCommand: ParsableCommand {
             steps, eta 0.1-0.4); other settings come from the model's scheduler/scheduler_config.json.
 
             Examples:
-              dataengine generate --model models/demo --image data/demo/coco/train/000001.jpg \\
-                --prompt "a red bus on a street" --strength 0.5 --out out.jpg
-              dataengine generate --model ~/sd2-base --image in.jpg --prompt "a dog" --scheduler ddim \\
-                --steps 50 --eta 0.3 --seed 7 --dump-taps taps.safetensors --out out.jpg
+              dataengine generate --model models/demo \\
+                --image data/demo/coco/train/000000000001.jpg \\
+                --prompt "two red circles" --strength 0.5 --out out.jpg
+              dataengine generate --model ~/sd2-base --image in.jpg --prompt "a dog" \\
+                --scheduler ddim --steps 50 --eta 0.3 --seed 7 \\
+                --dump-taps taps.safetensors --out out.jpg
             """)
 
     enum SchedulerName: String, ExpressibleByArgument, CaseIterable {

@@ -8,13 +8,14 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run a pipeline file into a new run directory.",
         discussion: """
-            Loads the source, runs the stages in checkpointed units on --workers threads, writes the
-            datasets, statistics and a report (report.md) into the run directory. Progress goes to stderr.
-            Interrupt with Ctrl-C (or lose power): `dataengine resume RUNDIR` finishes the run, and the
+            Loads the source, runs the stages in checkpointed units on --workers threads, writes the \
+            datasets, statistics and a report (report.md) into the run directory. Progress goes to stderr. \
+            Interrupt with Ctrl-C (or lose power): `dataengine resume RUNDIR` finishes the run, and the \
             result is byte-for-byte what an uninterrupted run writes, for any --workers.
 
             Example:
-              dataengine run pipelines/demo-filter.yaml --run-dir runs/demo-filter --workers 2
+              dataengine run pipelines/demo-filter.yaml --run-dir runs/demo-filter \\
+                --workers 2
             """)
 
     @Argument(help: "The pipeline file (YAML). See pipelines/README.md.")
@@ -24,10 +25,12 @@ struct RunCommand: ParsableCommand {
     var runDir: String?
 
     @Option(help: "Units of work run at once (default: the number of cores).")
-    var workers: Int = ProcessInfo.processInfo.activeProcessorCount
+    var workers: Int?
+
+    var workerCount: Int { workers ?? ProcessInfo.processInfo.activeProcessorCount }
 
     func validate() throws {
-        guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
+        guard workerCount >= 1 else { throw ValidationError("--workers must be at least 1") }
     }
 
     func run() throws {
@@ -37,10 +40,11 @@ struct RunCommand: ParsableCommand {
         FileHandle.standardError.write(Data("run directory: \(dir.path)\n".utf8))
         let logger = FileLogHandler.logger(label: "dataengine", path: dir.appendingPathComponent("log.txt").path)
         let report = try PipelineRun.start(pipelinePath: pipeline, catalog: .builtIn, runDirectory: dir, logger: logger,
-                                           options: .init(workers: workers, progress: Self.progressReporter(resources),
+                                           options: .init(workers: workerCount, progress: Self.progressReporter(resources),
                                                           resources: resources, isCancelled: { watcher.isInterrupted }))
         print(report.summary(), terminator: "")
         if let timings = resources.timings.summary() { print(timings) }
+        try RunCommand.refuseEmpty(report)
     }
 
     /// The progress line, with the images generated so far (generation units run for minutes).
@@ -50,11 +54,18 @@ struct RunCommand: ParsableCommand {
         return reporter
     }
 
+    /// A run that wrote no images failed, whatever its stages did: exit 1 with the reason.
+    static func refuseEmpty(_ report: RunReport) throws {
+        guard let reason = report.nothingWritten else { return }
+        throw PipelineError(message: reason, hint: "every stage's counts are in \(report.runDirectory)/report.md")
+    }
+
     static func freeRunDirectory(for pipeline: String) -> String {
         let name = URL(fileURLWithPath: pipeline).deletingPathExtension().lastPathComponent
         var candidate = "runs/\(name)"
         var n = 2
-        while FileManager.default.fileExists(atPath: candidate) {
+        // A folder without plan.json holds no run (e.g. only the log of a run that failed to start): reuse it.
+        while FileManager.default.fileExists(atPath: candidate), RunDirectory(URL(fileURLWithPath: candidate)).exists {
             candidate = "runs/\(name)-\(n)"
             n += 1
         }
@@ -67,7 +78,7 @@ struct ResumeCommand: ParsableCommand {
         commandName: "resume",
         abstract: "Finish an interrupted run.",
         discussion: """
-            Skips every committed unit and redoes the rest. Refuses when the pipeline file, the input
+            Skips every committed unit and redoes the rest. Refuses when the pipeline file, the input \
             annotations or images, or model weights changed since the run started, and says what changed.
 
             Example:
@@ -78,7 +89,9 @@ struct ResumeCommand: ParsableCommand {
     var runDirectory: String
 
     @Option(help: "Units of work run at once (default: the number of cores). Does not change the result.")
-    var workers: Int = ProcessInfo.processInfo.activeProcessorCount
+    var workers: Int?
+
+    var workerCount: Int { workers ?? ProcessInfo.processInfo.activeProcessorCount }
 
     func run() throws {
         let resources = RunResources()
@@ -86,9 +99,10 @@ struct ResumeCommand: ParsableCommand {
         let watcher = InterruptWatcher()
         let logger = FileLogHandler.logger(label: "dataengine", path: dir.appendingPathComponent("log.txt").path)
         let report = try PipelineRun.resume(runDirectory: dir, catalog: .builtIn, logger: logger,
-                                            options: .init(workers: max(1, workers), progress: RunCommand.progressReporter(resources),
+                                            options: .init(workers: max(1, workerCount), progress: RunCommand.progressReporter(resources),
                                                            resources: resources, isCancelled: { watcher.isInterrupted }))
         print(report.summary(), terminator: "")
         if let timings = resources.timings.summary() { print(timings) }
+        try RunCommand.refuseEmpty(report)
     }
 }

@@ -8,15 +8,18 @@ struct StatsCommand: ParsableCommand {
         commandName: "stats",
         abstract: "Statistics of a COCO or VOC dataset: tables, CSV and an SVG chart.",
         discussion: """
-            DATASET is a COCO instances JSON file or a VOCdevkit folder. Writes stats.md, stats.json,
-            stats.csv and stats.svg (per-category bar chart) into --out and prints stats.md. With
+            DATASET is a COCO instances JSON file or a VOCdevkit folder. Writes stats.md, stats.json, \
+            stats.csv and stats.svg (per-category bar chart) into --out and prints stats.md. With \
             --reference, the tables compare the two (the DiffusionEngine paper's Table 1 layout).
 
             Examples:
               dataengine stats data/demo/coco/annotations/instances_train.json
-              dataengine stats data/demo/VOCdevkit --split VOC2007/trainval --classes circle,square,triangle,star,ring
-              dataengine stats runs/demo/output/write/annotations/instances_write.json \\
-                  --reference data/demo/coco/annotations/instances_train.json --out stats/demo
+              dataengine stats data/demo/VOCdevkit --split VOC2007/trainval \\
+                --classes circle,square,triangle,star,ring
+              dataengine stats \\
+                runs/demo/output/demo_de/annotations/instances_demo_de.json \\
+                --reference data/demo/coco/annotations/instances_train.json \\
+                --out stats/demo
             """)
 
     @Argument(help: "A COCO instances JSON file, or a VOCdevkit folder.")
@@ -39,6 +42,11 @@ struct StatsCommand: ParsableCommand {
 
     func run() throws {
         let data = try load(dataset)
+        if data.images.isEmpty {
+            let problems = data.issues.prefix(3).map { "\($0.file): \($0.message)" }.joined(separator: "; ")
+            throw DatasetError(file: dataset, message: "no readable images" + (data.issues.isEmpty ? "" : " (\(data.issues.count) problem(s), e.g. \(problems))"),
+                               hint: "check the path, --splits and --classes; `dataengine validate` on a pipeline that reads it lists every problem")
+        }
         let ref = try reference.map(load)
         let displayName = name ?? Self.name(of: dataset)
         let stats = DatasetStatistics(dataset: data, name: displayName, reference: ref, referenceName: reference.map(Self.name(of:)))

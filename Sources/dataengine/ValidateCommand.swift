@@ -14,15 +14,15 @@ struct ValidateCommand: ParsableCommand {
         commandName: "validate",
         abstract: "Check a pipeline file and the data it names; print the resolved plan and what a run will cost. Runs nothing.",
         discussion: """
-            Checks the YAML strictly (unknown keys, wrong types, missing values are errors with line and
-            column), builds the stage graph, reads the source annotations and checks that every image file
+            Checks the YAML strictly (unknown keys, wrong types, missing values are errors with line and \
+            column), builds the stage graph, reads the source annotations and checks that every image file \
             exists, then prints the plan with every default filled in and what the source holds.
 
-            For a pipeline that generates, it loads the model and times one UNet call, one VAE encode and one
-            VAE decode at the pipeline's size on this machine, and prints the expected time per generated image
-            and for the whole run (an upper bound: before filtering). It warns when the last denoising step's
-            timestep lies outside the range the adapter was trained at. --preflight N runs the adapter in
-            detection-only mode on the first N reference images and prints its AP against their ground truth,
+            For a pipeline that generates, it loads the model and times one UNet call, one VAE encode and one \
+            VAE decode at the pipeline's size on this machine, and prints the expected time per generated image \
+            and for the whole run (an upper bound: before filtering). It warns when the last denoising step's \
+            timestep lies outside the range the adapter was trained at. --preflight N runs the adapter in \
+            detection-only mode on the first N reference images and prints its AP against their ground truth, \
             so a poor adapter shows before days are spent.
 
             Examples:
@@ -41,7 +41,7 @@ struct ValidateCommand: ParsableCommand {
     var preflight: Int = 0
 
     @Option(help: "Workers the run will use (for the estimate; default: the number of cores).")
-    var workers: Int = ProcessInfo.processInfo.activeProcessorCount
+    var workers: Int?
 
     func run() throws {
         let models = ModelCache()
@@ -83,6 +83,7 @@ struct ValidateCommand: ParsableCommand {
 
     func estimate(id: String, config: GenerateConfig, references: Int, plan: ResolvedPlan, models: ModelCache) throws {
         let cores = ProcessInfo.processInfo.activeProcessorCount
+        let workers = self.workers ?? cores
         let threads = ComputeBudget.threadsPerWorker(workers: workers, cores: cores)
         FileHandle.standardError.write(Data("timing one UNet call, one VAE encode and decode of \(config.model) at \(config.size)x\(config.size)...\n".utf8))
         let e = try GenerationEstimate.measure(config, threads: threads, models: models)

@@ -201,7 +201,7 @@ final class RunSchedulerTests: XCTestCase {
         // An image file touched (new modification time): refused.
         let image = temp.appendingPathComponent("images/7.jpg").path
         try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_000_000)], ofItemAtPath: image)
-        XCTAssertThrowsError(try resume()) { XCTAssertTrue("\($0)".contains("image files changed"), "\($0)") }
+        XCTAssertThrowsError(try resume()) { XCTAssertTrue("\($0)".contains("image files changed") && "\($0)".contains("images/7.jpg"), "\($0)") }
         // The annotation file edited: refused, naming it.
         let instances = temp.appendingPathComponent("instances.json")
         let text = try String(contentsOf: instances, encoding: .utf8)
@@ -210,7 +210,10 @@ final class RunSchedulerTests: XCTestCase {
     }
 
     func testRefusesAnExistingRunAndAHeldLock() throws {
-        _ = try run("x", workers: 1)
+        let first = try run("x", workers: 1)
+        XCTAssertEqual(try run("x", workers: 1).wallSeconds, first.wallSeconds, "the same run, finished: its report, nothing redone")
+        let path = temp.appendingPathComponent("p.yaml")
+        try String(contentsOf: path, encoding: .utf8).replacingOccurrences(of: "seed: 3", with: "seed: 9").write(to: path, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try run("x", workers: 1)) { XCTAssertTrue("\($0)".contains("already holds a run")) }
         let held = RunDirectory(temp.appendingPathComponent("locked"))
         try held.lock()

@@ -68,6 +68,15 @@ public struct Fingerprint: Codable, Equatable, Sendable {
         return hash.hex
     }
 
+    /// "size:modification time" of each file ("missing" when absent), in order: what `imagesHash` hashes, kept so
+    /// that a refused resume can name the files that changed.
+    public static func fileSignatures(_ paths: [String]) -> [String] {
+        paths.map { path in
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return "missing" }
+            return "\((attributes[.size] as? NSNumber)?.int64Value ?? -1):\((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? -1)"
+        }
+    }
+
     /// Human-readable differences, empty when nothing that matters changed.
     public func differences(from stored: Fingerprint) -> [String] {
         var out: [String] = []

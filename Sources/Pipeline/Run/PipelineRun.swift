@@ -33,6 +33,7 @@ public final class PipelineRun: @unchecked Sendable {
     public let directory: RunDirectory
     let graph: ExecutionGraph
     let checkpoints: Checkpoints
+    let processTimes: ProcessTimes
     let logger: Logger
     let options: Options
 
@@ -50,6 +51,7 @@ public final class PipelineRun: @unchecked Sendable {
         self.directory = directory
         self.graph = try ExecutionGraph(plan: plan)
         self.checkpoints = Checkpoints(root: directory.checkpoints)
+        self.processTimes = ProcessTimes(directory: directory)
         self.logger = logger
         self.options = options
     }
@@ -61,6 +63,12 @@ public final class PipelineRun: @unchecked Sendable {
         let file = try PipelineFile.load(path: pipelinePath, catalog: catalog)
         let plan = ResolvedPlan(file)
         let directory = RunDirectory(runDirectory)
+        if directory.exists, FileManager.default.fileExists(atPath: directory.reportJSON.path),
+           let stored = try? decodeJSON(Fingerprint.self, from: directory.fingerprintFile),
+           try Fingerprint.compute(plan: plan).differences(from: stored).isEmpty {
+            // This very run, finished: resume checks it and returns its report, rewriting nothing.
+            return try resume(runDirectory: runDirectory, catalog: catalog, logger: logger, options: options)
+        }
         if directory.exists {
             throw PipelineError(message: "\(directory.path) already holds a run",
                                 hint: "continue it with `dataengine resume \(directory.path)`, or start afresh with another --run-dir (or delete that folder)")
@@ -68,10 +76,11 @@ public final class PipelineRun: @unchecked Sendable {
         try directory.lock()
         let run = try PipelineRun(plan: plan, directory: directory, logger: logger, options: options)
         let text = try String(contentsOfFile: pipelinePath, encoding: .utf8)
-        try AtomicFile.write(text, to: directory.pipelineCopy)
+        // origin.json first: a run killed before plan.json is resumed from the pipeline file it names.
         let absolute = pipelinePath.hasPrefix("/") ? pipelinePath : FileManager.default.currentDirectoryPath + "/" + pipelinePath
         let origin = RunOrigin(pipelinePath: URL(fileURLWithPath: absolute).standardized.path)
-        try AtomicFile.write(try encodeJSON(origin), to: directory.url.appendingPathComponent("origin.json"))
+        try AtomicFile.write(try encodeJSON(origin), to: directory.originFile)
+        try AtomicFile.write(text, to: directory.pipelineCopy)
         try AtomicFile.write(try encodeJSON(Fingerprint.compute(plan: plan)), to: directory.fingerprintFile)
         // plan.json is written last: its presence marks a run directory.
         try AtomicFile.write(try plan.canonicalJSON(), to: directory.planFile)
@@ -83,11 +92,17 @@ public final class PipelineRun: @unchecked Sendable {
     public static func resume(runDirectory: URL, catalog: StageCatalog, logger: Logger, options: Options) throws -> RunReport {
         let directory = RunDirectory(runDirectory)
         guard directory.exists else {
+            // Killed in its first moments (before plan.json): nothing ran yet, so start it from its pipeline file.
+            if let origin = try? decodeJSON(RunOrigin.self, from: directory.originFile),
+               FileManager.default.fileExists(atPath: origin.pipelinePath) {
+                logger.info("\(directory.path) was interrupted before it started; starting it from \(origin.pipelinePath)")
+                return try start(pipelinePath: origin.pipelinePath, catalog: catalog, runDirectory: runDirectory, logger: logger, options: options)
+            }
             throw PipelineError(message: "\(directory.path) is not a run directory (no plan.json)",
                                 hint: "start a run with `dataengine run PIPELINE.yaml --run-dir \(directory.path)`")
         }
         try directory.lock()
-        let origin: RunOrigin = try decodeJSON(RunOrigin.self, from: directory.url.appendingPathComponent("origin.json"))
+        let origin: RunOrigin = try decodeJSON(RunOrigin.self, from: directory.originFile)
         // Parse the pipeline as the user has it now; fall back to the copy if the original is gone.
         let originalExists = FileManager.default.fileExists(atPath: origin.pipelinePath)
         let text = try String(contentsOfFile: originalExists ? origin.pipelinePath : directory.pipelineCopy.path, encoding: .utf8)
@@ -98,8 +113,10 @@ public final class PipelineRun: @unchecked Sendable {
         let current = try Fingerprint.compute(plan: plan)
         let changes = current.differences(from: stored)
         if !changes.isEmpty {
+            let pipelineChanged = current.plan != stored.plan
             throw PipelineError(message: "cannot resume \(directory.path): " + changes.joined(separator: "; "),
-                                hint: "outputs would no longer match; restore the original (a copy is in \(directory.pipelineCopy.path)) or start a new run")
+                                hint: "outputs would no longer match: restore " + (pipelineChanged ? "the pipeline file (the run's copy is \(directory.pipelineCopy.path))" : "what changed")
+                                    + ", or start a new run with `dataengine run \(origin.pipelinePath) --run-dir NEW_FOLDER`")
         }
         directory.removeLeftoverTemporaryFiles()
         let run = try PipelineRun(plan: plan, directory: directory, logger: logger, options: options)
@@ -110,15 +127,24 @@ public final class PipelineRun: @unchecked Sendable {
     // MARK: Running
 
     func execute(checkImages: Bool = false) throws -> RunReport {
-        let started = Date()
         try scanCommitted()
         if checkImages, let summary = loadSummary {
             let items = try (0..<summary.batches).flatMap { try checkpoints.load(UnitOutput.self, stage: ResolvedPlan.sourceId, unit: Checkpoints.batchName($0)).items }
-            let hash = Fingerprint.imagesHash(paths: try plan.makeSource().itemFiles(items))
-            if hash != summary.imagesHash {
-                throw PipelineError(message: "cannot resume \(directory.path): image files changed (size or modification time) since the run started",
-                                    hint: "restore them or start a new run")
+            let files = try plan.makeSource().itemFiles(items)
+            if Fingerprint.imagesHash(paths: files) != summary.imagesHash {
+                var which = ""
+                if let stored = try? checkpoints.load([String].self, stage: ResolvedPlan.sourceId, unit: "images") {
+                    let changed = zip(files, zip(stored, Fingerprint.fileSignatures(files))).filter { $0.1.0 != $0.1.1 }.map(\.0)
+                    if !changed.isEmpty {
+                        which = ": " + changed.prefix(5).joined(separator: ", ") + (changed.count > 5 ? " and \(changed.count - 5) more" : "")
+                    }
+                }
+                throw PipelineError(message: "cannot resume \(directory.path): image files changed (size or modification time) since the run started\(which)",
+                                    hint: "restore them, or start a new run with `dataengine run PIPELINE --run-dir NEW_FOLDER`")
             }
+        }
+        if allTasksKnown().allSatisfy(done.contains), let report = try? decodeJSON(RunReport.self, from: directory.reportJSON) {
+            return report  // finished: nothing to do, nothing rewritten
         }
         options.progress?.begin(stages: [ResolvedPlan.sourceId] + graph.segments.map { $0.stageIds.joined(separator: "+") })
         reportProgress()
@@ -150,7 +176,7 @@ public final class PipelineRun: @unchecked Sendable {
             throw PipelineError(message: "the run stopped with \(unfinished.count) units not done (first: \(unfinished[0]))",
                                 hint: "this is a bug; the run directory is intact: try `dataengine resume \(directory.path)`")
         }
-        let report = try RunReport.build(run: self, wallSeconds: Date().timeIntervalSince(started))
+        let report = try RunReport.build(run: self, wallSeconds: processTimes.total())
         try report.write(to: directory)
         logger.info("run finished in \(String(format: "%.1f", report.wallSeconds)) s")
         return report
@@ -240,6 +266,7 @@ public final class PipelineRun: @unchecked Sendable {
         stateLock.lock()
         done.insert(task)
         stateLock.unlock()
+        processTimes.record()
         reportProgress()
     }
 
@@ -313,6 +340,7 @@ public final class PipelineRun: @unchecked Sendable {
         }
         let summary = LoadSummary(meta: source.meta, batches: batches.count, items: source.items.count, issues: source.issues,
                                   dropped: source.dropped, imagesHash: Fingerprint.imagesHash(paths: stage.itemFiles(source.items)))
+        try checkpoints.save(Fingerprint.fileSignatures(stage.itemFiles(source.items)), stage: ResolvedPlan.sourceId, unit: "images")
         try checkpoints.save(summary, stage: ResolvedPlan.sourceId, unit: "summary")
         stateLock.lock()
         loadSummary = summary

@@ -22,6 +22,7 @@ public final class RunDirectory: @unchecked Sendable {
     public var path: String { url.path }
     public var pipelineCopy: URL { url.appendingPathComponent("pipeline.yaml") }
     public var planFile: URL { url.appendingPathComponent("plan.json") }
+    public var originFile: URL { url.appendingPathComponent("origin.json") }
     public var fingerprintFile: URL { url.appendingPathComponent("fingerprint.json") }
     public var checkpoints: URL { url.appendingPathComponent("checkpoints") }
     public var reportJSON: URL { url.appendingPathComponent("report.json") }
@@ -41,7 +42,7 @@ public final class RunDirectory: @unchecked Sendable {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw PipelineError(message: "cannot create \(path): \(String(cString: strerror(errno)))",
-                                hint: "the run directory must be writable; choose another with --run-dir")
+                                hint: "the run directory must be writable: fix its permissions (or, for a new run, choose another folder with --run-dir)")
         }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             var buffer = [UInt8](repeating: 0, count: 32)

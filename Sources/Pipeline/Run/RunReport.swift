@@ -113,6 +113,21 @@ public struct RunReport: Codable, Sendable {
         return s
     }
 
+    /// Why the run wrote no images at all, nil when an output has images (or the pipeline has no write stage): the
+    /// first stage that passed nothing on, with what it dropped and why.
+    public var nothingWritten: String? {
+        guard !outputs.isEmpty, outputs.values.allSatisfy({ $0.images == 0 }) else { return nil }
+        var why = "the run wrote no images"
+        if let stage = stages.first(where: { $0.itemsOut == 0 }) {
+            why += ": stage `\(stage.id)` (\(stage.kind)) passed on none of its \(stage.itemsIn) item(s)"
+            let dropped = stage.dropped.sorted { $0.value > $1.value }.map { "\($0.value) \($0.key)" }
+            if !dropped.isEmpty { why += " (dropped: " + dropped.joined(separator: ", ") + ")" }
+            let issues = stage.issues.sorted { $0.value > $1.value }.map { "\($0.value) \($0.key)" }
+            if !issues.isEmpty { why += "; input problems: " + issues.joined(separator: ", ") }
+        }
+        return why
+    }
+
     /// A short summary for the terminal.
     public func summary() -> String {
         var s = "Done in \(String(format: "%.1f", wallSeconds)) s.\n"
