@@ -2,7 +2,7 @@ import Datasets
 import Pipeline
 
 public struct FilterConfig: StageConfig, Equatable {
-    public enum AreaMeasure: String, Codable, Sendable { case union, sum }
+    public enum AreaMeasure: String, ConfigEnum { case union, sum }
 
     /// Drop an image whose boxes cover less than this share of it (DetDiffusion: 0.02).
     public var minObjectArea: Double = 0.02

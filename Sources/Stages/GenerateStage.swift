@@ -7,7 +7,7 @@ import Support
 import Pipeline
 
 public struct GenerateConfig: StageConfig, Equatable {
-    public enum Scheduler: String, Codable, Sendable {
+    public enum Scheduler: String, ConfigEnum {
         case dpmSolverPlusPlus = "dpm-solver++"
         case ddim
 
@@ -74,6 +74,10 @@ public struct GenerateConfig: StageConfig, Equatable {
         }
         guard eta.lower >= 0, eta.upper <= 1 else { throw fail(.eta, "eta lies in [0, 1] (0: deterministic DDIM)") }
         guard (1...1000).contains(resolvedSteps) else { throw fail(.steps, "steps is 1...1000 (30 for dpm-solver++, 50 for ddim)") }
+        guard Int(Double(resolvedSteps) * encodeRatio.lower) >= 1 else {
+            throw fail(.encodeRatio, "encode_ratio \(encodeRatio.lower) of \(resolvedSteps) steps runs no denoising step (diffusers runs int(steps x ratio) = 0): "
+                           + "use an encode_ratio of at least \(String(format: "%.3g", 1 / Double(resolvedSteps))) or more steps")
+        }
         guard size >= 8, size % 8 == 0 else { throw fail(.size, "size is a multiple of 8 (the VAE's factor): 512 for SD2-base, 128 for the demo model") }
         guard (0...1).contains(minBoxVisible) else { throw fail(.minBoxVisible, "min_box_visible is a share between 0 and 1") }
         guard (1...100).contains(jpegQuality) else { throw fail(.jpegQuality, "jpeg_quality is 1...100") }

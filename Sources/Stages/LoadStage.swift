@@ -4,7 +4,7 @@ import Pipeline
 
 /// Where a pipeline's reference images come from.
 public struct SourceConfig: StageConfig, Equatable {
-    public enum Format: String, Codable, Sendable { case coco, voc }
+    public enum Format: String, ConfigEnum { case coco, voc }
 
     public var format: Format
     /// A short name for statistics tables ("COCO", "VOC"); outputs add "-DE" or the write stage's name.

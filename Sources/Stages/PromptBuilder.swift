@@ -5,7 +5,7 @@ import Pipeline
 
 /// How the generate stage words its text prompt (DiffusionEngine, "Prompts").
 public struct PromptConfig: Codable, Hashable, Sendable {
-    public enum Source: String, Codable, Sendable {
+    public enum Source: String, ConfigEnum {
         /// The image's captions when it has any, else the template.
         case auto
         /// Always a caption (an image without captions is an error).

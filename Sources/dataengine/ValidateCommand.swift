@@ -68,11 +68,7 @@ struct ValidateCommand: ParsableCommand {
             for issue in source.issues.prefix(10) { print("  - \(issue.file), \(issue.record): \(issue.message)") }
             if source.issues.count > 10 { print("  - … \(source.issues.count - 10) more") }
         }
-        for stage in plan.stages {
-            for path in stage.config.dependencies where !FileManager.default.fileExists(atPath: path) {
-                throw ValidationError("stage `\(stage.id)`: \(path) does not exist. See data/README.md for where models and detection files go.")
-            }
-        }
+        try plan.checkDependenciesExist(file: pipeline)
         let generators = plan.stages.compactMap { stage in (stage.config as? GenerateConfig).map { (stage.id, $0) } }
         if !noEstimate {
             for (id, config) in generators { try estimate(id: id, config: config, references: source.items.count, plan: plan, models: models) }

@@ -257,7 +257,11 @@ final class GenerationPipelineTests: XCTestCase {
         let bad = temp.appendingPathComponent("bad.yaml")
         try text.write(to: bad, atomically: true, encoding: .utf8)
         let result = try CLIHarness.run(["run", bad.path, "--run-dir", temp.appendingPathComponent("bad").path])
-        XCTAssertNotEqual(result.status, 0)
+        XCTAssertEqual(result.status, 2, "refused before anything runs: \(result.stderr)")
         XCTAssertTrue(result.stderr.contains("nowhere") && result.stderr.contains("does not exist"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: temp.appendingPathComponent("bad").path), "no run directory is made")
+        let validate = try CLIHarness.run(["validate", bad.path, "--no-estimate"])
+        XCTAssertEqual(validate.status, 2, validate.stderr)
+        XCTAssertTrue(validate.stderr.contains("nowhere") && !validate.stderr.contains("Usage:"), "no usage block for a missing model: \(validate.stderr)")
     }
 }

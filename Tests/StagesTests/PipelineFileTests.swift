@@ -113,4 +113,20 @@ final class PipelineFileTests: XCTestCase {
         XCTAssertNotNil(configError("source: [unclosed\n"))
         XCTAssertNotNil(configError(""))
     }
+
+    func testValueErrorsNameTheLineAndWhatIsAllowed() throws {
+        let stage = "  - kind: generate\n    model: m\n"
+        // Line 9 holds the value in each case (the base is 6 lines, then the stage's two).
+        let scheduler = try XCTUnwrap(configError(base + stage + "    scheduler: euler\n  - kind: label\n  - kind: write\n"))
+        XCTAssertEqual(scheduler.line, 9, scheduler.description)
+        XCTAssertTrue(scheduler.description.contains("`euler` is not one of: dpm-solver++, ddim"), scheduler.description)
+        XCTAssertFalse(scheduler.description.contains("Cannot initialize"), scheduler.description)
+        let ratio = try XCTUnwrap(configError(base + stage + "    encode_ratio: [0.5, 1.5]\n  - kind: label\n  - kind: write\n"))
+        XCTAssertEqual(ratio.line, 9, ratio.description)
+        XCTAssertTrue(ratio.description.contains("encode_ratio lies in (0, 1]") && !ratio.description.contains("DecodingError"), ratio.description)
+        let nan = try XCTUnwrap(configError(base + stage + "    guidance: .nan\n  - kind: label\n  - kind: write\n"))
+        XCTAssertTrue(nan.description.contains("`.nan` is not a number"), nan.description)
+        let tiny = try XCTUnwrap(configError(base + stage + "    encode_ratio: 0.001\n  - kind: label\n  - kind: write\n"))
+        XCTAssertTrue(tiny.description.contains("runs no denoising step"), tiny.description)
+    }
 }

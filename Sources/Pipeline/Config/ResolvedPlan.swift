@@ -60,6 +60,16 @@ public struct ResolvedPlan: Encodable, Sendable {
         try c.encode(stages, forKey: .stages)
     }
 
+    /// Refuses a plan whose stages name model folders or files that do not exist, before anything runs.
+    public func checkDependenciesExist(file: String) throws {
+        for stage in stages {
+            for path in stage.config.dependencies where !FileManager.default.fileExists(atPath: path) {
+                throw ConfigError(file: file, message: "stage `\(stage.id)`: \(path) does not exist",
+                                  hint: "see data/README.md for where models and detection files go (the shipped demo model is models/demo)")
+            }
+        }
+    }
+
     /// The source stage, built from its config.
     public func makeSource() throws -> any SourceStage {
         guard let stage = try sourceKind.make(source) as? any SourceStage else {

@@ -34,10 +34,43 @@ public struct StrictYAMLDecoder {
         } catch let error as ConfigError {
             throw error
         } catch let error as DecodingError {
-            throw ConfigError(file: file, message: "\(error)")
+            throw configError(error, root: node)
         }
         try tracker.checkUnknownKeys(in: node, file: file)
         return value
+    }
+}
+
+extension StrictYAMLDecoder {
+    /// A `DecodingError` thrown by a config's own checks (a value out of range, an unknown enum value) as a
+    /// `ConfigError` at the value's line and column, with the message the config gave.
+    func configError(_ error: DecodingError, root: Node) -> ConfigError {
+        let (path, message): ([CodingKey], String)
+        switch error {
+        case .dataCorrupted(let c): (path, message) = (c.codingPath, c.debugDescription)
+        case .typeMismatch(let type, let c): (path, message) = (c.codingPath, "expected \(type): \(c.debugDescription)")
+        case .valueNotFound(let type, let c): (path, message) = (c.codingPath, "missing a value of type \(type)")
+        case .keyNotFound(let key, let c): (path, message) = (c.codingPath, "missing required key `\(key.stringValue)`")
+        @unknown default: (path, message) = ([], "\(error)")
+        }
+        let node = Self.node(at: path, in: root)
+        let context = DecodingContext(file: file, tracker: KeyTracker(), userInfo: [:])
+        return context.error(node ?? root, path, message, hint: "see pipelines/README.md for every key and its allowed values")
+    }
+
+    /// The node a coding path leads to, or the deepest one found on the way.
+    static func node(at path: [CodingKey], in root: Node) -> Node? {
+        var current = root
+        for key in path {
+            if let index = key.intValue, case .sequence(let items) = current, index < items.count {
+                current = items[index]
+            } else if case .mapping(let mapping) = current, let child = mapping[key.stringValue] {
+                current = child
+            } else {
+                break
+            }
+        }
+        return current
     }
 }
 

@@ -3,17 +3,22 @@ import Logging
 
 /// A swift-log handler appending timestamped lines to a file (the run's log.txt).
 public struct FileLogHandler: LogHandler {
-    // Unchecked: the file handle is only written with `lock` held.
+    /// Opens the file (and makes its folder) at the first line, so a run refused before it starts leaves nothing.
+    // Unchecked: the file handle is only opened and written with `lock` held.
     final class Sink: @unchecked Sendable {
-        let handle: FileHandle?
-        let lock = NSLock()
-        init(path: String) {
-            if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-            handle = FileHandle(forWritingAtPath: path)
-            _ = try? handle?.seekToEnd()
-        }
+        let path: String
+        private var handle: FileHandle?
+        private let lock = NSLock()
+        init(path: String) { self.path = path }
         func write(_ line: String) {
             lock.lock(); defer { lock.unlock() }
+            if handle == nil {
+                try? FileManager.default.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path,
+                                                         withIntermediateDirectories: true)
+                if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+                handle = FileHandle(forWritingAtPath: path)
+                _ = try? handle?.seekToEnd()
+            }
             try? handle?.write(contentsOf: Data(line.utf8))
         }
     }
@@ -38,9 +43,8 @@ public struct FileLogHandler: LogHandler {
         sink.write("\(stamp) \(event.level) \(label): \(event.message)\n")
     }
 
-    /// A logger writing to `path`, creating its folder if needed.
+    /// A logger writing to `path`, creating its folder at the first line.
     public static func logger(label: String, path: String) -> Logger {
-        try? FileManager.default.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true)
-        return Logger(label: label) { _ in FileLogHandler(label: label, path: path) }
+        Logger(label: label) { _ in FileLogHandler(label: label, path: path) }
     }
 }

@@ -62,6 +62,7 @@ public final class PipelineRun: @unchecked Sendable {
     public static func start(pipelinePath: String, catalog: StageCatalog, runDirectory: URL, logger: Logger, options: Options) throws -> RunReport {
         let file = try PipelineFile.load(path: pipelinePath, catalog: catalog)
         let plan = ResolvedPlan(file)
+        try plan.checkDependenciesExist(file: pipelinePath)
         let directory = RunDirectory(runDirectory)
         if directory.exists, FileManager.default.fileExists(atPath: directory.reportJSON.path),
            let stored = try? decodeJSON(Fingerprint.self, from: directory.fingerprintFile),
