@@ -146,6 +146,30 @@ final class GenerationPipelineTests: XCTestCase {
         try text.write(to: pipeline, atomically: true, encoding: .utf8)
     }
 
+    func testARunMovedToAnotherFolderResumesToTheSameBytes() throws {
+        let expected = try run("reference", workers: 1)
+        let before = temp.appendingPathComponent("before-move").path
+        let (process, _, _) = try CLIHarness.start(["run", pipeline.path, "--run-dir", before, "--workers", "1"],
+                                                   environment: ["DATAENGINE_UNIT_DELAY_MS": "150"])
+        // Kill once generated images are committed in work/ and recorded in checkpoints.
+        let deadline = Date().addingTimeInterval(120)
+        func committedGenerations() -> Int {
+            ((try? FileManager.default.contentsOfDirectory(atPath: before + "/checkpoints/label")) ?? []).filter { $0.hasPrefix("batch-") }.count
+        }
+        while committedGenerations() < 1, process.isRunning, Date() < deadline { usleep(5_000) }
+        XCTAssertTrue(process.isRunning, "the run ended before it could be interrupted")
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let moved = temp.appendingPathComponent("moved/elsewhere")
+        try FileManager.default.createDirectory(at: moved.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: before, toPath: moved.path)
+        let finish = try CLIHarness.run(["resume", moved.path])
+        XCTAssertEqual(finish.status, 0, finish.stderr)
+        let got = CLIHarness.files(under: moved.appendingPathComponent("output"))
+        XCTAssertEqual(Set(got.keys), Set(expected.keys))
+        for (path, bytes) in expected where got[path] != bytes { XCTFail("\(path) differs after moving the run directory (preview.jpg: blank tiles?)") }
+    }
+
     func testQuotaRoundsAddVariantsForCategoriesBelowTheMinimum() throws {
         try useQuotaPipeline()
         let one = try run("quota-one", workers: 1)

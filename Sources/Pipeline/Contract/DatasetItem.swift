@@ -29,6 +29,32 @@ public struct DatasetItem: Codable, Hashable, Sendable {
 
     /// How a person finds this item in the input: "image 42 (000000000042.jpg)".
     public var label: String { "image \(image.id) (\(image.fileName))" }
+
+    enum CodingKeys: String, CodingKey {
+        case image, sourcePath, annotations, captions, referenceAnnotations, reference, plannedVariant
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        image = try c.decode(ImageInfo.self, forKey: .image)
+        sourcePath = RunRelativePath.resolved(try c.decode(String.self, forKey: .sourcePath), decoder.userInfo)
+        annotations = try c.decode([Annotation].self, forKey: .annotations)
+        captions = try c.decode([String].self, forKey: .captions)
+        referenceAnnotations = try c.decodeIfPresent([Annotation].self, forKey: .referenceAnnotations)
+        reference = try c.decodeIfPresent(ReferenceSnapshot.self, forKey: .reference)
+        plannedVariant = try c.decodeIfPresent(Int.self, forKey: .plannedVariant)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(image, forKey: .image)
+        try c.encode(RunRelativePath.stored(sourcePath, encoder.userInfo), forKey: .sourcePath)
+        try c.encode(annotations, forKey: .annotations)
+        try c.encode(captions, forKey: .captions)
+        try c.encodeIfPresent(referenceAnnotations, forKey: .referenceAnnotations)
+        try c.encodeIfPresent(reference, forKey: .reference)
+        try c.encodeIfPresent(plannedVariant, forKey: .plannedVariant)
+    }
 }
 
 /// A reference item as a generated item remembers it (DatasetItem cannot hold itself).
@@ -46,6 +72,24 @@ public struct ReferenceSnapshot: Codable, Hashable, Sendable {
     }
 
     public var item: DatasetItem { DatasetItem(image: image, sourcePath: sourcePath, annotations: annotations, captions: captions) }
+
+    enum CodingKeys: String, CodingKey { case image, sourcePath, annotations, captions }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        image = try c.decode(ImageInfo.self, forKey: .image)
+        sourcePath = RunRelativePath.resolved(try c.decode(String.self, forKey: .sourcePath), decoder.userInfo)
+        annotations = try c.decode([Annotation].self, forKey: .annotations)
+        captions = try c.decode([String].self, forKey: .captions)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(image, forKey: .image)
+        try c.encode(RunRelativePath.stored(sourcePath, encoder.userInfo), forKey: .sourcePath)
+        try c.encode(annotations, forKey: .annotations)
+        try c.encode(captions, forKey: .captions)
+    }
 }
 
 /// What a dataset says about itself, beside its items: shared by every unit of a run.

@@ -84,6 +84,24 @@ public struct SinkSummary: Codable, Hashable, Sendable {
         self.annotations = annotations
         self.problems = problems
     }
+
+    enum CodingKeys: String, CodingKey { case outputs, images, annotations, problems }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        outputs = try c.decode([String: String].self, forKey: .outputs).mapValues { RunRelativePath.resolved($0, decoder.userInfo) }
+        images = try c.decode(Int.self, forKey: .images)
+        annotations = try c.decode(Int.self, forKey: .annotations)
+        problems = try c.decodeIfPresent([String].self, forKey: .problems)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(outputs.mapValues { RunRelativePath.stored($0, encoder.userInfo) }, forKey: .outputs)
+        try c.encode(images, forKey: .images)
+        try c.encode(annotations, forKey: .annotations)
+        try c.encodeIfPresent(problems, forKey: .problems)
+    }
 }
 
 /// An error in a stage that stops the run (as opposed to a bad item, which is dropped and counted).

@@ -6,8 +6,13 @@ import Support
 /// when its file exists. Encoding is canonical (sorted keys), so the same result gives the same bytes.
 public struct Checkpoints: Sendable {
     public let root: URL
+    /// The run directory: paths inside it are stored relative to it (`RunRelativePath`), so a moved run resumes.
+    public let runRoot: String?
 
-    public init(root: URL) { self.root = root }
+    public init(root: URL, runRoot: String? = nil) {
+        self.root = root
+        self.runRoot = runRoot
+    }
 
     public func file(stage: String, unit: String) -> URL {
         root.appendingPathComponent(stage).appendingPathComponent(unit + ".json.zst")
@@ -22,6 +27,7 @@ public struct Checkpoints: Sendable {
     public func save<T: Encodable>(_ value: T, stage: String, unit: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        if let runRoot { encoder.userInfo[.runRoot] = runRoot }
         let json = try encoder.encode(value)
         try AtomicFile.write(try Zstd.compress([UInt8](json)), to: file(stage: stage, unit: unit))
     }
@@ -32,7 +38,9 @@ public struct Checkpoints: Sendable {
             throw PipelineError(message: "checkpoint \(url.path) is missing", hint: "the run directory is damaged; start a new run")
         }
         do {
-            return try JSONDecoder().decode(T.self, from: Data(try Zstd.decompress([UInt8](data))))
+            let decoder = JSONDecoder()
+            if let runRoot { decoder.userInfo[.runRoot] = runRoot }
+            return try decoder.decode(T.self, from: Data(try Zstd.decompress([UInt8](data))))
         } catch {
             throw PipelineError(message: "checkpoint \(url.path) cannot be read: \(error)",
                                 hint: "delete that file and resume to redo its unit, or start a new run")

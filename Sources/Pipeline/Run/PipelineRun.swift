@@ -50,7 +50,7 @@ public final class PipelineRun: @unchecked Sendable {
         self.plan = plan
         self.directory = directory
         self.graph = try ExecutionGraph(plan: plan)
-        self.checkpoints = Checkpoints(root: directory.checkpoints)
+        self.checkpoints = Checkpoints(root: directory.checkpoints, runRoot: directory.url.path)
         self.processTimes = ProcessTimes(directory: directory)
         self.logger = logger
         self.options = options
