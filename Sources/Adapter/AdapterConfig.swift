@@ -35,6 +35,19 @@ public struct AdapterConfig: Sendable, Equatable {
     public var preNMSTopK: Int
     public var nmsIoU: Float
     public var maxDetections: Int
+    /// The label threshold measured for this adapter on generated images (`tools/calibrate_adapter.py`), nil when
+    /// it was never calibrated. `score_threshold` stays the decoder's low cut.
+    public var calibration: Calibration?
+
+    public struct Calibration: Sendable, Equatable {
+        /// The best-F1 score threshold for labels on generated images.
+        public var threshold: Double
+        /// Precision and recall of the labels at that threshold (IoU >= 0.5, same class) against the reference boxes.
+        public var precision: Double
+        public var recall: Double
+        /// How the calibrated labels were read: "taps" (the last denoising step's feature taps).
+        public var labelMode: String
+    }
 
     /// Image strides of the five levels: the VAE factor times 1, 2, 4, 8, 16.
     public var levelStrides: [Int] { [1, 2, 4, 8, 16].map { $0 * vaeScaleFactor } }
@@ -90,5 +103,14 @@ public struct AdapterConfig: Sendable, Equatable {
         preNMSTopK = try config.int("pre_nms_top_k", default: 1000)
         nmsIoU = try config.float("nms_iou", default: 0.6)
         maxDetections = try config.int("max_detections", default: 100)
+        if let c = config["calibration"], !c.isNull {
+            guard let threshold = c["threshold"]?.doubleValue, (0...1).contains(threshold),
+                  let precision = c["precision"]?.doubleValue, let recall = c["recall"]?.doubleValue else {
+                throw fail("calibration", "expected {\"threshold\": 0...1, \"precision\": number, \"recall\": number, \"label_mode\": string}, got \(c)",
+                           "rerun tools/calibrate_adapter.py, or remove the key")
+            }
+            calibration = Calibration(threshold: threshold, precision: precision, recall: recall,
+                                      labelMode: c["label_mode"]?.stringValue ?? "taps")
+        }
     }
 }

@@ -129,4 +129,26 @@ final class PipelineFileTests: XCTestCase {
         let tiny = try XCTUnwrap(configError(base + stage + "    encode_ratio: 0.001\n  - kind: label\n  - kind: write\n"))
         XCTAssertTrue(tiny.description.contains("runs no denoising step"), tiny.description)
     }
+
+    func testConfidenceThresholdFromTheAdapterCalibration() throws {
+        let model = FileManager.default.temporaryDirectory.appendingPathComponent("calibrated-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: model) }
+        let adapter = model.appendingPathComponent("adapter")
+        try FileManager.default.createDirectory(at: adapter, withIntermediateDirectories: true)
+        let config = #"{"channels": 64, "tap_channels": {"1": 8, "2": 8, "4": 8, "8": 8}, "classes": [{"id": 1, "name": "a"}]"#
+        try (config + "}").write(to: adapter.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        let stages = "  - kind: generate\n    model: \(model.path)\n  - kind: label\n  - kind: confidence\n    threshold: adapter\n  - kind: write\n"
+        let uncalibrated = try XCTUnwrap(configError(base + stages))
+        XCTAssertTrue(uncalibrated.description.contains("has no calibration") && uncalibrated.description.contains("calibrate_adapter.py"),
+                      uncalibrated.description)
+        try (config + #", "calibration": {"threshold": 0.61, "precision": 0.63, "recall": 0.28, "label_mode": "taps"}}"#)
+            .write(to: adapter.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        let plan = ResolvedPlan(try parse(base + stages))
+        let confidence = try XCTUnwrap(plan.stages.compactMap { $0.config as? ConfidenceConfig }.first)
+        XCTAssertEqual(confidence.threshold, 0.61)
+        XCTAssertEqual(confidence.calibratedBy?.precision, 0.63)
+        XCTAssertEqual(confidence.dependencies, [adapter.path], "the calibration is part of the run's fingerprint")
+        let yaml = try plan.yaml()
+        XCTAssertTrue(yaml.contains("threshold: 0.61") && yaml.contains("precision: 0.63"), "validate shows the number: \(yaml)")
+    }
 }
