@@ -14,8 +14,8 @@ import Support
 /// - `name` is the category's name; `pose` is `Unspecified`.
 /// - `truncated` and `difficult` are always written, 1 for true and 0 for false or nil (the VOC evaluation
 ///   code and most VOC loaders require both elements), so a nil flag reads back as false.
-/// - `bndbox` holds 1-based inclusive corners (`VOCCoordinates.corners(of:)`): integers when integral, else
-///   the shortest decimal, rounded to 1e-6 pixel.
+/// - `bndbox` holds 1-based inclusive integer corners (`VOCCoordinates.integerCorners(of:width:height:)`):
+///   each edge rounded to the nearest pixel, inside the image, `xmax > xmin` and `ymax > ymin`.
 /// - When present, `Annotation.score` is written as `<score>` (shortest decimal that reads back exactly) and
 ///   `Annotation.attribute` as `<attribute>`, both after `bndbox`. VOC tools ignore unknown elements;
 ///   `VOCReader` reads both back.
@@ -40,17 +40,17 @@ public enum VOCWriter {
         x += "\t</size>\n"
         x += "\t<segmented>0</segmented>\n"
         for a in annotations {
-            let c = VOCCoordinates.corners(of: a.bbox)
+            let c = VOCCoordinates.integerCorners(of: a.bbox, width: image.width, height: image.height)
             x += "\t<object>\n"
             x += "\t\t<name>\(MiniXML.escapeText(names[a.categoryId] ?? "category-\(a.categoryId)"))</name>\n"
             x += "\t\t<pose>Unspecified</pose>\n"
             x += "\t\t<truncated>\(a.truncated == true ? 1 : 0)</truncated>\n"
             x += "\t\t<difficult>\(a.difficult == true ? 1 : 0)</difficult>\n"
             x += "\t\t<bndbox>\n"
-            x += "\t\t\t<xmin>\(VOCCoordinates.format(c.xmin))</xmin>\n"
-            x += "\t\t\t<ymin>\(VOCCoordinates.format(c.ymin))</ymin>\n"
-            x += "\t\t\t<xmax>\(VOCCoordinates.format(c.xmax))</xmax>\n"
-            x += "\t\t\t<ymax>\(VOCCoordinates.format(c.ymax))</ymax>\n"
+            x += "\t\t\t<xmin>\(c.xmin)</xmin>\n"
+            x += "\t\t\t<ymin>\(c.ymin)</ymin>\n"
+            x += "\t\t\t<xmax>\(c.xmax)</xmax>\n"
+            x += "\t\t\t<ymax>\(c.ymax)</ymax>\n"
             x += "\t\t</bndbox>\n"
             if let score = a.score, score.isFinite { x += "\t\t<score>\(score)</score>\n" }
             if let attribute = a.attribute { x += "\t\t<attribute>\(MiniXML.escapeText(attribute))</attribute>\n" }
