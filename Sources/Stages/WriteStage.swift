@@ -185,8 +185,9 @@ public final class WriteStage: SinkStage {
             }
         case .voc:
             let stems = items.map { URL(fileURLWithPath: $0.image.fileName).deletingPathExtension().lastPathComponent }
-            let list = root.appendingPathComponent("VOCdevkit/\(config.vocFolder)/ImageSets/Main/\(config.vocSplit).txt")
-            try VOCWriter.writeImageSet(stems: stems, to: list)
+            let year = root.appendingPathComponent("VOCdevkit/\(config.vocFolder)")
+            try VOCWriter.writeImageSets(stems: stems, to: year.appendingPathComponent("ImageSets/Main"), split: config.vocSplit)
+            try VOCWriter.writeLabelMap(categories: context.meta.categories, to: year.appendingPathComponent("labelmap.txt"))
             outputs["devkit"] = root.appendingPathComponent("VOCdevkit").path
         }
         let referenceItems = reference.flatMap(\.items)

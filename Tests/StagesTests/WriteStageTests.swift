@@ -93,6 +93,56 @@ final class WriteStageTests: XCTestCase {
         XCTAssertEqual(back.annotations.map(\.bbox), [BoundingBox(x: 1, y: 1, width: 5, height: 4)])
     }
 
+    /// Issue 19 item 12: what VOC tools look for beside the annotations: `train`, `val` and `trainval` lists (all
+    /// images are training data) and datumaro's / CVAT's `labelmap.txt`.
+    func testVOCOutputWritesImageSetsAndLabelMap() throws {
+        var config = WriteConfig()
+        config.format = .voc
+        let stage = WriteStage(config: config)
+        let out = temp.appendingPathComponent("voc")
+        let meta = DatasetMeta(name: "ref", categories: [Category(id: 7, name: "ring"), Category(id: 3, name: "square")])
+        let context = StageContext(runSeed: 0, stageId: "write", meta: meta, unitIndex: 0, outputDirectory: out)
+        var second = item(2, demoImage, width: 128, height: 128)
+        second.image.fileName = "000000000002.jpg"
+        let result = try stage.process(UnitOutput(items: [item(1, demoImage, width: 128, height: 128), second]), context: context)
+        _ = try stage.finalize([result], reference: [], context: context)
+        let year = out.appendingPathComponent("VOCdevkit/VOC2007")
+        func text(_ path: String) throws -> String { try String(contentsOf: year.appendingPathComponent(path), encoding: .utf8) }
+        XCTAssertEqual(try text("ImageSets/Main/train.txt"), "img1\n000000000002\n")
+        XCTAssertEqual(try text("ImageSets/Main/trainval.txt"), "img1\n000000000002\n")
+        XCTAssertEqual(try text("ImageSets/Main/val.txt"), "")
+        XCTAssertEqual(try text("labelmap.txt"), "# label:color_rgb:parts:actions\nbackground:0,0,0::\nsquare:128,0,0::\nring:0,128,0::\n")
+        let files = try FileManager.default.contentsOfDirectory(atPath: year.appendingPathComponent("ImageSets/Main").path).sorted()
+        XCTAssertEqual(files, ["train.txt", "trainval.txt", "val.txt"])
+    }
+
+    func testLabelMapUsesVOCColoursAndRefusesNamesItCannotHold() throws {
+        let voc = VOCReader.defaultClasses.enumerated().map { Category(id: $0.offset + 1, name: $0.element) }
+        let lines = try VOCWriter.labelMap(categories: voc).split(separator: "\n")
+        XCTAssertEqual(lines.count, 22)
+        XCTAssertEqual(lines[1], "background:0,0,0::")
+        XCTAssertEqual(lines[1 + 1], "aeroplane:128,0,0::")
+        XCTAssertEqual(lines[1 + 15], "person:192,128,128::")
+        XCTAssertEqual(lines[1 + 20], "tvmonitor:0,64,128::")
+        for bad in ["a:b", "", " x", "#x", "a\nb"] {
+            XCTAssertThrowsError(try VOCWriter.labelMap(categories: [Category(id: 4, name: bad)])) { error in
+                XCTAssertTrue("\(error)".contains("category id 4"), "\(error)")
+            }
+        }
+        XCTAssertEqual(try VOCWriter.labelMap(categories: [Category(id: 1, name: "background")]), "# label:color_rgb:parts:actions\nbackground:0,0,0::\n")
+    }
+
+    /// torchvision's VOCDetection accepts only the year folders VOC2007 ... VOC2012.
+    func testShippedVOCPipelinesUseAYearFolderTorchvisionAccepts() throws {
+        for name in ["demo", "voc-de", "demo-filter"] {
+            let text = try String(contentsOf: root.appendingPathComponent("pipelines/\(name).yaml"), encoding: .utf8)
+            let file = try PipelineFile.parse(text, file: root.appendingPathComponent("pipelines/\(name).yaml").path, defaultName: name, catalog: .builtIn)
+            let folders = file.stages.compactMap { ($0.config as? WriteConfig).flatMap { $0.format == .voc ? $0.vocFolder : nil } }
+            XCTAssertFalse(folders.isEmpty, name)
+            for folder in folders { XCTAssertTrue((2007...2012).map { "VOC\($0)" }.contains(folder), "\(name): \(folder)") }
+        }
+    }
+
     func testUnwritableOutputStopsWithAClearMessage() throws {
         // A regular file where the output folder should be: no run as root can write under it.
         let blocker = temp.appendingPathComponent("blocker")
