@@ -224,10 +224,16 @@ public enum VOCWriter {
         }
     }
 
+    /// Why VOC cannot hold `stem` as an image name (a line of an image-set list, `<stem>.xml`), or nil: empty,
+    /// whitespace (the lists are split at whitespace), control characters, a path, or hidden.
+    public static func stemRefusal(_ stem: String) -> String? {
+        let bad = stem.isEmpty || stem.hasPrefix(".") || stem.contains("/") || stem.contains("\\")
+            || stem.unicodeScalars.contains { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }
+        return bad ? "empty, whitespace, a control character, a path or hidden" : nil
+    }
+
     static func checkStem(_ stem: String, file: String, record: String) throws {
-        let bad = stem.isEmpty || stem.hasPrefix(".") || stem.contains("/")
-            || stem.unicodeScalars.contains { $0.properties.isWhitespace || $0.value < 0x20 }
-        if bad {
+        if stemRefusal(stem) != nil {
             throw DatasetError(file: file, location: record,
                                message: "\"\(stem)\" cannot be a VOC image name (empty, whitespace, a path or hidden)",
                                hint: "VOC image names are plain file stems such as 000005 or 2008_000123")

@@ -52,6 +52,10 @@ public struct WriteConfig: StageConfig, Equatable {
         if let name, name.isEmpty || name.contains("/") || name.hasPrefix(".") {
             throw DecodingError.dataCorruptedError(forKey: .name, in: c, debugDescription: "name becomes part of file names: use letters, digits, - and _")
         }
+        for (key, value) in [(CodingKeys.vocFolder, vocFolder), (.vocSplit, vocSplit)] where VOCWriter.plainNameRefusal(value) != nil {
+            throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription:
+                "\(key.stringValue) \"\(value)\" becomes a folder or file name: a plain name such as VOC2007 or trainval (no /, whitespace, leading dot)")
+        }
     }
 }
 
@@ -74,7 +78,7 @@ public final class WriteStage: SinkStage {
         var seenNames = Set<String>()
         for var item in input.items {
             if context.isCancelled() { throw CancellationError() }
-            let baseName = URL(fileURLWithPath: item.image.fileName).deletingPathExtension().lastPathComponent
+            let (baseName, renamed) = outputStem(item.image)
             let fileName = baseName + ".jpg"
             guard seenNames.insert(fileName).inserted else {
                 throw StageError(stage: context.stageId, message: "two images in \(shard) are both named \(fileName) (\(item.label))",
@@ -92,6 +96,10 @@ public final class WriteStage: SinkStage {
                 destination = root.appendingPathComponent("VOCdevkit/\(config.vocFolder)/JPEGImages/\(fileName)")
             }
             try AtomicFile.write(bytes, to: destination)
+            if renamed {
+                out.count("images-renamed")
+                out.issues.append(renameIssue(item.image, writtenAs: fileName))
+            }
             item.image.fileName = relative
             item.sourcePath = destination.path
             if config.format == .voc {
@@ -161,7 +169,10 @@ public final class WriteStage: SinkStage {
         }
         var items = units.flatMap(\.items)
         var problems: [String] = []
-        if config.includeReferences { items += try writeReferences(of: items, root: root, context: context, problems: &problems) }
+        var renames = units.flatMap(\.issues).filter { $0.kind == .renamedImage }
+        if config.includeReferences {
+            items += try writeReferences(of: items, root: root, context: context, problems: &problems, renames: &renames)
+        }
         try checkUniqueIds(items, context: context)
         let name = datasetName(context)
         var outputs: [String: String] = [:]
@@ -190,6 +201,11 @@ public final class WriteStage: SinkStage {
             try VOCWriter.writeLabelMap(categories: context.meta.categories, to: year.appendingPathComponent("labelmap.txt"))
             outputs["devkit"] = root.appendingPathComponent("VOCdevkit").path
         }
+        if !renames.isEmpty {
+            let file = root.appendingPathComponent("renamed_images.json")
+            try AtomicFile.write(Self.renameMapping(renames), to: file)
+            outputs["renamed_images"] = file.path
+        }
         let referenceItems = reference.flatMap(\.items)
         try writeGenerationExtras(items, referenceItems: referenceItems, root: root, name: name, context: context, outputs: &outputs)
         let referenceSet = DetectionDataset(images: referenceItems.map(\.image), annotations: referenceItems.flatMap(\.annotations),
@@ -204,7 +220,8 @@ public final class WriteStage: SinkStage {
     /// The references of generated items, each once (lowest id first), written beside them: COCO
     /// `images/references/<file>`, VOC the devkit's folders. A reference that can no longer be read is left out
     /// and named in `problems` (the run report lists them).
-    func writeReferences(of items: [DatasetItem], root: URL, context: StageContext, problems: inout [String]) throws -> [DatasetItem] {
+    func writeReferences(of items: [DatasetItem], root: URL, context: StageContext, problems: inout [String],
+                         renames: inout [LoadIssue]) throws -> [DatasetItem] {
         var seen = Set<Int>()
         let references = items.compactMap(\.reference).filter { seen.insert($0.image.id).inserted }.sorted { $0.image.id < $1.image.id }
         var written: [DatasetItem] = []
@@ -212,7 +229,8 @@ public final class WriteStage: SinkStage {
         for snapshot in references {
             var item = snapshot.item
             guard let bytes = readImage(item, into: &scratch) else { continue }
-            let stem = URL(fileURLWithPath: item.image.fileName).deletingPathExtension().lastPathComponent
+            let (stem, renamed) = outputStem(item.image)
+            if renamed { renames.append(renameIssue(item.image, writtenAs: stem + ".jpg")) }
             switch config.format {
             case .coco:
                 item.image.fileName = "references/\(stem).jpg"
@@ -255,6 +273,83 @@ public final class WriteStage: SinkStage {
         }
     }
 
+    /// The stem an image is written under (`<stem>.jpg`, VOC's `<stem>.xml`): its file name's last component
+    /// without the extension. For VOC, a stem VOC cannot hold (`VOCWriter.stemRefusal`: whitespace, control
+    /// characters, hidden, empty) is replaced by the image id, and `renamed` is true; the run counts it
+    /// (`images-renamed`) and `renamed_images.json` records the mapping.
+    func outputStem(_ image: ImageInfo) -> (stem: String, renamed: Bool) {
+        let stem = URL(fileURLWithPath: image.fileName).deletingPathExtension().lastPathComponent
+        guard config.format == .voc, VOCWriter.stemRefusal(stem) != nil else { return (stem, false) }
+        return (String(image.id), true)
+    }
+
+    /// The record of one renamed image: `file` is its own name, `record` "image <id>".
+    func renameIssue(_ image: ImageInfo, writtenAs name: String) -> LoadIssue {
+        LoadIssue(kind: .renamedImage, file: image.fileName, record: "image \(image.id)",
+                  message: "written as \(name): \(config.format.rawValue.uppercased()) cannot hold the name (whitespace, a control character, hidden or empty)")
+    }
+
+    /// `renamed_images.json`: `[{"image_id", "file_name" (its own name), "written_as"}, ...]` by image id, one
+    /// record per line.
+    static func renameMapping(_ renames: [LoadIssue]) -> [UInt8] {
+        let rows = renames.map { issue -> (id: Int, name: String, written: String) in
+            let id = Int(issue.record.dropFirst("image ".count)) ?? 0
+            let written = issue.message.hasPrefix("written as ") ? String(issue.message.dropFirst("written as ".count).prefix { $0 != ":" }) : ""
+            return (id, issue.file, written)
+        }.sorted { ($0.id, $0.name) < ($1.id, $1.name) }
+        var out = JSONEmitter(capacity: 80 * rows.count + 4)
+        out.raw("[")
+        for (k, row) in rows.enumerated() {
+            out.raw(k == 0 ? "\n{\"image_id\": " : ",\n{\"image_id\": ")
+            out.int(row.id)
+            out.raw(", \"file_name\": ")
+            out.string(row.name)
+            out.raw(", \"written_as\": ")
+            out.string(row.written)
+            out.raw("}")
+        }
+        out.raw(rows.isEmpty ? "]\n" : "\n]\n")
+        return out.bytes
+    }
+
+    /// What `validate` and the start of a run check, so a run never fails in its last step: output images are
+    /// named by their file name without folders, so two source images with the same stem would overwrite each
+    /// other (VOC: after the id fallback); VOC names classes by name, so category names must be ones VOC and
+    /// `labelmap.txt` can hold, and distinct. Notes how many images VOC will write under their id.
+    public func checkBeforeRun(_ source: SourceOutput, context: StageContext) throws -> [String] {
+        var owner: [String: DatasetItem] = [:]
+        var renamed: [DatasetItem] = []
+        for item in source.items {
+            let (stem, wasRenamed) = outputStem(item.image)
+            if wasRenamed { renamed.append(item) }
+            if let other = owner[stem] {
+                throw StageError(stage: context.stageId,
+                                 message: "\(other.label) and \(item.label) would both be written as \(stem).jpg: the \(config.format.rawValue.uppercased()) output names images by their file name without folders"
+                                    + (wasRenamed || outputStem(other.image).renamed ? " (a name VOC cannot hold is replaced by the image id)" : ""),
+                                 hint: "rename one of the two image files and its file_name in the source, so every image's name without folders and extension is unique")
+            }
+            owner[stem] = item
+        }
+        if config.format == .voc {
+            var byName: [String: Category] = [:]
+            for category in context.meta.categories.sorted(by: { $0.id < $1.id }) {
+                if let why = VOCWriter.classNameRefusal(category.name) {
+                    throw StageError(stage: context.stageId, message: "category id \(category.id): the name \"\(category.name)\" \(why)",
+                                     hint: "VOC names classes by name: rename the category in the source, or write COCO")
+                }
+                if let other = byName[category.name] {
+                    throw StageError(stage: context.stageId,
+                                     message: "categories \(other.id) and \(category.id) are both named \"\(category.name)\": VOC names classes by name, so their boxes would merge",
+                                     hint: "give the categories distinct names in the source, or write COCO")
+                }
+                byName[category.name] = category
+            }
+        }
+        guard let first = renamed.first else { return [] }
+        return ["\(renamed.count) image name\(renamed.count == 1 ? "" : "s") VOC cannot hold (whitespace, control characters, hidden) "
+                + "will be written under the image id, e.g. \(first.image.fileName) as \(first.image.id).jpg; renamed_images.json records the mapping"]
+    }
+
     func checkUniqueIds(_ items: [DatasetItem], context: StageContext) throws {
         var images = Set<Int>(), annotations = Set<Int>()
         for item in items {
@@ -268,3 +363,4 @@ public final class WriteStage: SinkStage {
         }
     }
 }
+

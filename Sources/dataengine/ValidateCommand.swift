@@ -68,6 +68,7 @@ struct ValidateCommand: ParsableCommand {
             for issue in source.issues.prefix(10) { print("  - \(issue.file), \(issue.record): \(issue.message)") }
             if source.issues.count > 10 { print("  - … \(source.issues.count - 10) more") }
         }
+        for note in try plan.checkSinks(source) { print("note: \(note)") }
         for stage in plan.stages {
             for path in stage.config.dependencies where !FileManager.default.fileExists(atPath: path) {
                 throw ValidationError("stage `\(stage.id)`: \(path) does not exist. See data/README.md for where models and detection files go.")

@@ -183,9 +183,10 @@ final class GenerationStagesTests: XCTestCase {
         var generated = item(id: GeneratedIds.image(reference: 7, variant: 0), boxes: [])
         generated.reference = ReferenceSnapshot(item(id: 7, boxes: [(1, BoundingBox(x: 1, y: 1, width: 5, height: 5))]))
         var problems: [String] = []
+        var renames: [LoadIssue] = []
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("refs-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
-        let written = try WriteStage(config: config).writeReferences(of: [generated], root: root, context: context("write"), problems: &problems)
+        let written = try WriteStage(config: config).writeReferences(of: [generated], root: root, context: context("write"), problems: &problems, renames: &renames)
         XCTAssertTrue(written.isEmpty)
         XCTAssertEqual(problems.count, 1)
         XCTAssertTrue(problems[0].contains("/nonexistent/7.jpg") && problems[0].contains("image 7"), problems[0])

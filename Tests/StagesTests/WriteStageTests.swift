@@ -143,6 +143,38 @@ final class WriteStageTests: XCTestCase {
         }
     }
 
+    /// Issue 19 item 2: the write stage's own checks before a run (the CLI side is in WriterChecksTests).
+    func testCheckBeforeRunRefusesWhatVOCCannotHold() throws {
+        var config = WriteConfig()
+        config.format = .voc
+        let stage = WriteStage(config: config)
+        func check(_ names: [String], categories: [Category]) throws -> [String] {
+            let items = names.enumerated().map { k, name -> DatasetItem in
+                var i = item(k + 1, demoImage, width: 128, height: 128)
+                i.image.fileName = name
+                return i
+            }
+            let meta = DatasetMeta(name: "ref", categories: categories)
+            return try stage.checkBeforeRun(SourceOutput(meta: meta, items: items),
+                                            context: StageContext(runSeed: 0, stageId: "voc", meta: meta, unitIndex: 0, outputDirectory: nil))
+        }
+        let square = [Category(id: 3, name: "square")]
+        XCTAssertEqual(try check(["a.jpg", "b.jpg"], categories: square), [])
+        XCTAssertEqual(try check(["a b.jpg", "b.jpg"], categories: square).count, 1, "a note: one name written under its id")
+        XCTAssertThrowsError(try check(["2.jpg", "x y.jpg"], categories: square)) { error in
+            XCTAssertTrue("\(error)".contains("image 1 (2.jpg) and image 2 (x y.jpg) would both be written as 2.jpg"), "\(error)")
+        }
+        XCTAssertThrowsError(try check(["a.jpg"], categories: [Category(id: 9, name: "a:b")])) { error in
+            XCTAssertTrue("\(error)".contains("category id 9") && "\(error)".contains("':'"), "\(error)")
+        }
+        XCTAssertThrowsError(try check(["a.jpg"], categories: [Category(id: 1, name: "cat"), Category(id: 2, name: "cat")])) { error in
+            XCTAssertTrue("\(error)".contains("categories 1 and 2 are both named \"cat\""), "\(error)")
+        }
+        XCTAssertNoThrow(try WriteStage(config: WriteConfig()).checkBeforeRun(
+            SourceOutput(meta: DatasetMeta(name: "r", categories: [Category(id: 1, name: "a:b")]), items: []),
+            context: context(nil)), "COCO names classes by id")
+    }
+
     func testUnwritableOutputStopsWithAClearMessage() throws {
         // A regular file where the output folder should be: no run as root can write under it.
         let blocker = temp.appendingPathComponent("blocker")
