@@ -27,12 +27,16 @@ public struct WriteConfig: StageConfig, Equatable {
     /// For generated items: also write the reference images they were made from, with their annotations (a
     /// ready "real + DE" training set in one dataset; references go to `images/references/` or the devkit).
     public var includeReferences: Bool = false
+    /// COCO: the `segmentation` of an annotation without one of its own (generated labels, VOC boxes): `box`
+    /// (the box as a polygon, what pycocotools' mask functions and torchvision's wrapper need), `empty` (`[]`)
+    /// or `none` (no key). A source's own segmentation is always written as it was.
+    public var segmentation: COCOWriter.SegmentationFill = .box
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case format, name, images, jpegQuality = "jpeg_quality", captions, vocFolder = "voc_folder", vocSplit = "voc_split"
-        case includeReferences = "include_references"
+        case includeReferences = "include_references", segmentation
     }
 
     public init(from decoder: Decoder) throws {
@@ -46,6 +50,13 @@ public struct WriteConfig: StageConfig, Equatable {
         try c.decodeIfPresent(.includeReferences, into: &includeReferences)
         try c.decodeIfPresent(.vocFolder, into: &vocFolder)
         try c.decodeIfPresent(.vocSplit, into: &vocSplit)
+        if let text = try c.decodeIfPresent(String.self, forKey: .segmentation) {
+            guard let fill = COCOWriter.SegmentationFill(rawValue: text) else {
+                throw DecodingError.dataCorruptedError(forKey: .segmentation, in: c, debugDescription:
+                    "segmentation is box (the box as a polygon, the default), empty ([]) or none (no key), not \"\(text)\"")
+            }
+            segmentation = fill
+        }
         guard (1...100).contains(jpegQuality) else {
             throw DecodingError.dataCorruptedError(forKey: .jpegQuality, in: c, debugDescription: "jpeg_quality is 1...100 (95 is the default)")
         }
@@ -111,7 +122,7 @@ public final class WriteStage: SinkStage {
         }
         if config.format == .coco {
             let shardFile = root.appendingPathComponent("annotations/shards/\(shard).json")
-            try COCOWriter.write(dataset(of: out.items, context: context), to: shardFile)
+            try COCOWriter.write(dataset(of: out.items, context: context), to: shardFile, segmentation: config.segmentation)
         }
         out.count("images-written", out.items.count)
         out.count("boxes-written", out.items.reduce(0) { $0 + $1.annotations.count })
@@ -180,7 +191,7 @@ public final class WriteStage: SinkStage {
         switch config.format {
         case .coco:
             let instances = root.appendingPathComponent("annotations/instances_\(name).json")
-            try COCOWriter.write(written, to: instances)
+            try COCOWriter.write(written, to: instances, segmentation: config.segmentation)
             outputs["annotations"] = instances.path
             outputs["images"] = root.appendingPathComponent("images").path
             var captionId = 0
@@ -263,7 +274,7 @@ public final class WriteStage: SinkStage {
                                          } },
                                          categories: context.meta.categories)
             let file = root.appendingPathComponent("annotations/reference_boxes_\(name).json")
-            try COCOWriter.write(boxes, to: file)
+            try COCOWriter.write(boxes, to: file, segmentation: config.segmentation)
             outputs["reference_boxes"] = file.path
         }
         if let sheet = GenerationPreview.render(generated: items, references: referenceItems, categories: context.meta.categories) {

@@ -100,6 +100,29 @@ final class COCOWriterTests: XCTestCase {
         XCTAssertEqual(try COCOWriter.encode(back), bytes)
     }
 
+    /// Issue 19 item 13: pycocotools' mask functions and torchvision's wrapper need `segmentation`; an
+    /// annotation without one gets the box as a polygon (or `[]`, or nothing), a real one is kept verbatim.
+    func testMissingSegmentationIsFilledAsAsked() throws {
+        let d = DetectionDataset(
+            images: [ImageInfo(id: 1, fileName: "a.jpg", width: 64, height: 64)],
+            annotations: [Annotation(id: 1, imageId: 1, categoryId: 3, bbox: BoundingBox(x: 1.5, y: 2.25, width: 30.125, height: 40)),
+                          Annotation(id: 2, imageId: 1, categoryId: 3, bbox: BoundingBox(x: 0, y: 0, width: 2, height: 2),
+                                     segmentation: RawJSON("[[0,0, 2,0, 1,2]]"))],
+            categories: [Category(id: 3, name: "car")])
+        func lines(_ fill: COCOWriter.SegmentationFill) throws -> [String] {
+            String(decoding: try COCOWriter.encode(d, segmentation: fill), as: UTF8.self).split(separator: "\n").filter { $0.contains("\"image_id\"") }.map(String.init)
+        }
+        XCTAssertEqual(try lines(.box)[0], #"{"id": 1, "image_id": 1, "category_id": 3, "bbox": [1.5, 2.25, 30.125, 40], "area": 1205, "iscrowd": 0, "segmentation": [[1.5, 2.25, 31.625, 2.25, 31.625, 42.25, 1.5, 42.25]]},"#)
+        XCTAssertEqual(try lines(.empty)[0], #"{"id": 1, "image_id": 1, "category_id": 3, "bbox": [1.5, 2.25, 30.125, 40], "area": 1205, "iscrowd": 0, "segmentation": []},"#)
+        XCTAssertEqual(try lines(.omit)[0], #"{"id": 1, "image_id": 1, "category_id": 3, "bbox": [1.5, 2.25, 30.125, 40], "area": 1205, "iscrowd": 0},"#)
+        for fill in [COCOWriter.SegmentationFill.box, .empty, .omit] {
+            XCTAssertTrue(try lines(fill)[1].contains(#""segmentation": [[0,0, 2,0, 1,2]]"#), "a real segmentation is kept")
+        }
+        XCTAssertEqual(try COCOWriter.encode(d), try COCOWriter.encode(d, segmentation: .omit), "the library default writes no key")
+        let back = try COCOReader.decode(instances: try COCOWriter.encode(d, segmentation: .box), file: "x")
+        XCTAssertEqual(back.annotations[0].segmentation?.text, "[[1.5, 2.25, 31.625, 2.25, 31.625, 42.25, 1.5, 42.25]]")
+    }
+
     func testStringsAreEscapedAndUnicodeKept() throws {
         let names = ["plain", "quote \" backslash \\ slash /", "controls \u{0}\u{1}\u{8}\u{9}\u{A}\u{C}\u{D}\u{1F}\u{7F}", "ünïcødé 画像 😀"]
         let d = DetectionDataset(categories: names.enumerated().map { Category(id: $0.offset, name: $0.element) })

@@ -71,6 +71,28 @@ final class WriteStageTests: XCTestCase {
         }
     }
 
+    /// Issue 19 item 13: the write stage's `segmentation` key (default `box`), strictly decoded and in the plan.
+    func testSegmentationKeyDefaultsToTheBoxPolygon() throws {
+        let out = temp.appendingPathComponent("seg")
+        let stage = WriteStage(config: WriteConfig())
+        let result = try stage.process(UnitOutput(items: [item(1, demoImage, width: 128, height: 128)]), context: context(out))
+        _ = try stage.finalize([result], reference: [], context: context(out))
+        for file in ["annotations/instances_write.json", "annotations/shards/shard-00004.json"] {
+            let text = try String(contentsOf: out.appendingPathComponent(file), encoding: .utf8)
+            XCTAssertTrue(text.contains(#""segmentation": [[1, 1, 6, 1, 6, 5, 1, 5]]"#), text)
+        }
+        let base = "source:\n  format: coco\n  instances: i.json\n  images: im\nstages:\n  - kind: write\n"
+        func parse(_ text: String) throws -> PipelineFile { try PipelineFile.parse(text, file: "/tmp/p.yaml", defaultName: "p", catalog: .builtIn) }
+        XCTAssertEqual((try parse(base).stages[0].config as? WriteConfig)?.segmentation, .box)
+        XCTAssertEqual((try parse(base + "    segmentation: none\n").stages[0].config as? WriteConfig)?.segmentation, .omit)
+        XCTAssertEqual((try parse(base + "    segmentation: empty\n").stages[0].config as? WriteConfig)?.segmentation, .empty)
+        XCTAssertThrowsError(try parse(base + "    segmentation: mask\n")) { error in
+            XCTAssertTrue("\(error)".contains("segmentation is box") && "\(error)".contains("\"mask\""), "\(error)")
+        }
+        let plan = String(decoding: try ResolvedPlan(try parse(base)).canonicalJSON(), as: UTF8.self)
+        XCTAssertTrue(plan.contains(#""segmentation" : "box""#), plan)
+    }
+
     func testDuplicateIdsInTheOutputAreAnError() throws {
         let stage = WriteStage(config: WriteConfig())
         let out = temp.appendingPathComponent("dup")
