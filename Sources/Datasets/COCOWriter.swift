@@ -24,7 +24,9 @@ import Support
 ///     }
 ///
 /// - images: id, file_name, width, height; then, for generated images (provenance set), reference_image_id,
-///   variant, seed, encode_ratio, guidance, scheduler, steps, tap_timestep, prompt (each only when set).
+///   variant, seed, encode_ratio, guidance, scheduler, steps, tap_timestep, prompt (each only when set). The
+///   seed is an unsigned 64-bit number, written as a decimal string ("16045690984503111693"): half of all
+///   seeds are above 2^63, which BSON, Arrow and SQLite refuse and JavaScript rounds.
 /// - annotations: id, image_id, category_id, bbox, area, iscrowd (0/1), segmentation (its source bytes verbatim
 ///   when there is one; otherwise as `SegmentationFill` says: the box as a polygon, `[]` or no key), then score,
 ///   attribute, difficult, truncated (each only when set; flags 0/1).
@@ -143,8 +145,9 @@ public enum COCOWriter {
             out.int(p.referenceImageId)
             out.raw(", \"variant\": ")
             out.int(p.variant)
-            out.raw(", \"seed\": ")
+            out.raw(", \"seed\": \"")
             out.uint(p.seed)
+            out.byte(UInt8(ascii: "\""))
             if let v = p.encodeRatio { try number(", \"encode_ratio\": ", v) }
             if let v = p.guidance { try number(", \"guidance\": ", v) }
             if let v = p.scheduler { out.raw(", \"scheduler\": "); out.string(v) }

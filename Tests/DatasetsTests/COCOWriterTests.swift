@@ -91,8 +91,8 @@ final class COCOWriterTests: XCTestCase {
             categories: [Category(id: 3, name: "car")])
         let bytes = try COCOWriter.encode(d)
         let text = String(decoding: bytes, as: UTF8.self)
-        XCTAssertTrue(text.contains(#"{"id": 6, "file_name": "gen/6.jpg", "width": 512, "height": 512, "reference_image_id": 139, "variant": 0, "seed": 0}"#), text)
-        XCTAssertTrue(text.contains(#""seed": 16045690984503111693, "encode_ratio": 0.45, "guidance": 7, "scheduler": "dpm++ 2m""#), text)
+        XCTAssertTrue(text.contains(#"{"id": 6, "file_name": "gen/6.jpg", "width": 512, "height": 512, "reference_image_id": 139, "variant": 0, "seed": "0"}"#), text)
+        XCTAssertTrue(text.contains(#""seed": "16045690984503111693", "encode_ratio": 0.45, "guidance": 7, "scheduler": "dpm++ 2m""#), text)
         XCTAssertTrue(text.contains(#""prompt": "a dog, 🐕, \"quoted\"\\ \u0007"}"#), text)
         let back = try COCOReader.decode(instances: bytes, file: "x")
         XCTAssertEqual(back.images, d.images)
@@ -121,6 +121,27 @@ final class COCOWriterTests: XCTestCase {
         XCTAssertEqual(try COCOWriter.encode(d), try COCOWriter.encode(d, segmentation: .omit), "the library default writes no key")
         let back = try COCOReader.decode(instances: try COCOWriter.encode(d, segmentation: .box), file: "x")
         XCTAssertEqual(back.annotations[0].segmentation?.text, "[[1.5, 2.25, 31.625, 2.25, 31.625, 42.25, 1.5, 42.25]]")
+    }
+
+    /// Issue 19 item 14: a seed above 2^63 is written as a decimal string (BSON, Arrow, SQLite refuse the number,
+    /// JavaScript rounds it); files with numeric seeds (written before) still read, and a bad string is an error.
+    func testSeedIsADecimalStringAndReadsBackEitherWay() throws {
+        let d = DetectionDataset(images: [ImageInfo(id: 5, fileName: "g.jpg", width: 8, height: 8,
+                                                    provenance: Provenance(referenceImageId: 1, variant: 0, seed: UInt64.max))])
+        let bytes = try COCOWriter.encode(d)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+        XCTAssertEqual((object["images"] as? [[String: Any]])?.first?["seed"] as? String, "18446744073709551615")
+        XCTAssertEqual(try COCOReader.decode(instances: bytes, file: "x").images[0].provenance?.seed, UInt64.max)
+        func image(seed: String) -> [UInt8] {
+            Array(#"{"images": [{"id": 5, "file_name": "g.jpg", "width": 8, "height": 8, "reference_image_id": 1, "variant": 0, "seed": \#(seed)}], "annotations": [], "categories": []}"#.utf8)
+        }
+        XCTAssertEqual(try COCOReader.decode(instances: image(seed: "16045690984503111693"), file: "x").images[0].provenance?.seed, 16045690984503111693)
+        XCTAssertEqual(try COCOReader.decode(instances: image(seed: #""42""#), file: "x").images[0].provenance?.seed, 42)
+        for bad in [#""12a""#, #""""#, #""-1""#, #""+1""#, #""18446744073709551616""#] {
+            XCTAssertThrowsError(try COCOReader.decode(instances: image(seed: bad), file: "x.json"), bad) { error in
+                XCTAssertTrue("\(error)".contains("x.json") && "\(error)".contains("image #0 (id 5)") && "\(error)".contains("seed"), "\(error)")
+            }
+        }
     }
 
     func testStringsAreEscapedAndUnicodeKept() throws {
