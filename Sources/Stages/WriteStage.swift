@@ -6,7 +6,7 @@ import Statistics
 import Pipeline
 
 public struct WriteConfig: StageConfig, Equatable {
-    public enum Format: String, Codable, Sendable { case coco, voc }
+    public enum Format: String, Codable, Sendable { case coco, voc, yolo }
     public enum ImageMode: String, Codable, Sendable {
         /// Keep the source JPEG bytes (after checking they decode); non-RGB JPEGs are converted.
         case copy
@@ -71,8 +71,9 @@ public struct WriteConfig: StageConfig, Equatable {
 }
 
 /// Writes items as a COCO dataset (`images/shard-NNNNN/…`, one annotation file per shard, then the merged
-/// `annotations/instances_<name>.json`) or a VOCdevkit, plus statistics against the reference. One unit is
-/// one shard; a shard's images and its annotation file are written before the unit is committed.
+/// `annotations/instances_<name>.json`), a VOCdevkit, or a YOLO dataset (ultralytics: `images/`, `labels/`,
+/// then `data.yaml`), plus statistics against the reference. One unit is one shard; a shard's images and its
+/// annotation or label files are written before the unit is committed.
 public final class WriteStage: SinkStage {
     public let config: WriteConfig
 
@@ -87,6 +88,8 @@ public final class WriteStage: SinkStage {
         var out = UnitOutput()
         let shard = String(format: "shard-%05d", context.unitIndex)
         var seenNames = Set<String>()
+        let classes = YOLOWriter.classIndices(context.meta.categories)
+        var omitted = YOLOWriter.Omitted()
         for var item in input.items {
             if context.isCancelled() { throw CancellationError() }
             let (baseName, renamed) = outputStem(item.image)
@@ -105,6 +108,9 @@ public final class WriteStage: SinkStage {
             case .voc:
                 relative = fileName
                 destination = root.appendingPathComponent("VOCdevkit/\(config.vocFolder)/JPEGImages/\(fileName)")
+            case .yolo:
+                relative = fileName
+                destination = root.appendingPathComponent("images").appendingPathComponent(fileName)
             }
             try AtomicFile.write(bytes, to: destination)
             if renamed {
@@ -118,14 +124,24 @@ public final class WriteStage: SinkStage {
                                                   categories: context.meta.categories, folder: config.vocFolder)
                 try AtomicFile.write(xml, to: root.appendingPathComponent("VOCdevkit/\(config.vocFolder)/Annotations/\(baseName).xml"))
             }
+            if config.format == .yolo {
+                let left = try YOLOWriter.writeLabels(for: item.image, annotations: item.annotations, classes: classes,
+                                                      to: root.appendingPathComponent("labels/\(baseName).txt"))
+                omitted.crowd += left.crowd
+                omitted.outsideImage += left.outsideImage
+                omitted.unknownCategory += left.unknownCategory
+            }
             out.items.append(item)
         }
+        out.count("boxes-not-written-crowd", omitted.crowd)
+        out.count("boxes-not-written-outside-image", omitted.outsideImage)
+        out.count("boxes-not-written-unknown-category", omitted.unknownCategory)
         if config.format == .coco {
             let shardFile = root.appendingPathComponent("annotations/shards/\(shard).json")
             try COCOWriter.write(dataset(of: out.items, context: context), to: shardFile, segmentation: config.segmentation)
         }
         out.count("images-written", out.items.count)
-        out.count("boxes-written", out.items.reduce(0) { $0 + $1.annotations.count })
+        out.count("boxes-written", out.items.reduce(0) { $0 + $1.annotations.count } - omitted.crowd - omitted.outsideImage - omitted.unknownCategory)
         return out
     }
 
@@ -211,6 +227,10 @@ public final class WriteStage: SinkStage {
             try VOCWriter.writeImageSets(stems: stems, to: year.appendingPathComponent("ImageSets/Main"), split: config.vocSplit)
             try VOCWriter.writeLabelMap(categories: context.meta.categories, to: year.appendingPathComponent("labelmap.txt"))
             outputs["devkit"] = root.appendingPathComponent("VOCdevkit").path
+        case .yolo:
+            try YOLOWriter.writeDataYAML(root: root, categories: context.meta.categories)
+            outputs["data_yaml"] = root.appendingPathComponent("data.yaml").path
+            outputs["images"] = root.appendingPathComponent("images").path
         }
         if !renames.isEmpty {
             let file = root.appendingPathComponent("renamed_images.json")
@@ -251,6 +271,11 @@ public final class WriteStage: SinkStage {
                 try AtomicFile.write(bytes, to: root.appendingPathComponent("VOCdevkit/\(config.vocFolder)/JPEGImages/\(stem).jpg"))
                 let xml = VOCWriter.annotationXML(for: item.image, annotations: item.annotations, categories: context.meta.categories, folder: config.vocFolder)
                 try AtomicFile.write(xml, to: root.appendingPathComponent("VOCdevkit/\(config.vocFolder)/Annotations/\(stem).xml"))
+            case .yolo:
+                item.image.fileName = "references/\(stem).jpg"
+                try AtomicFile.write(bytes, to: root.appendingPathComponent("images").appendingPathComponent(item.image.fileName))
+                _ = try YOLOWriter.writeLabels(for: item.image, annotations: item.annotations, classes: YOLOWriter.classIndices(context.meta.categories),
+                                               to: root.appendingPathComponent("labels/references/\(stem).txt"))
             }
             written.append(item)
         }
@@ -284,20 +309,25 @@ public final class WriteStage: SinkStage {
         }
     }
 
-    /// The stem an image is written under (`<stem>.jpg`, VOC's `<stem>.xml`): its file name's last component
-    /// without the extension. For VOC, a stem VOC cannot hold (`VOCWriter.stemRefusal`: whitespace, control
-    /// characters, hidden, empty) is replaced by the image id, and `renamed` is true; the run counts it
-    /// (`images-renamed`) and `renamed_images.json` records the mapping.
+    /// The stem an image is written under (`<stem>.jpg`, VOC's `<stem>.xml`, YOLO's `<stem>.txt`): its file
+    /// name's last component without the extension. A stem the format cannot hold is replaced by the image id,
+    /// and `renamed` is true; the run counts it (`images-renamed`) and `renamed_images.json` records the mapping.
+    /// VOC cannot hold whitespace, control characters, hidden or empty stems (`VOCWriter.stemRefusal`); YOLO
+    /// hidden, empty or control characters (`YOLOWriter.stemRefusal`); COCO keeps every name.
     func outputStem(_ image: ImageInfo) -> (stem: String, renamed: Bool) {
         let stem = URL(fileURLWithPath: image.fileName).deletingPathExtension().lastPathComponent
-        guard config.format == .voc, VOCWriter.stemRefusal(stem) != nil else { return (stem, false) }
-        return (String(image.id), true)
+        let refusal: String? = switch config.format {
+        case .coco: nil
+        case .voc: VOCWriter.stemRefusal(stem)
+        case .yolo: YOLOWriter.stemRefusal(stem)
+        }
+        return refusal == nil ? (stem, false) : (String(image.id), true)
     }
 
     /// The record of one renamed image: `file` is its own name, `record` "image <id>".
     func renameIssue(_ image: ImageInfo, writtenAs name: String) -> LoadIssue {
         LoadIssue(kind: .renamedImage, file: image.fileName, record: "image \(image.id)",
-                  message: "written as \(name): \(config.format.rawValue.uppercased()) cannot hold the name (whitespace, a control character, hidden or empty)")
+                  message: "written as \(name): \(config.format.rawValue.uppercased()) cannot hold the name (\(config.format == .yolo ? "hidden, empty or a control character" : "whitespace, a control character, hidden or empty"))")
     }
 
     /// `renamed_images.json`: `[{"image_id", "file_name" (its own name), "written_as"}, ...]` by image id, one
@@ -336,7 +366,7 @@ public final class WriteStage: SinkStage {
             if let other = owner[stem] {
                 throw StageError(stage: context.stageId,
                                  message: "\(other.label) and \(item.label) would both be written as \(stem).jpg: the \(config.format.rawValue.uppercased()) output names images by their file name without folders"
-                                    + (wasRenamed || outputStem(other.image).renamed ? " (a name VOC cannot hold is replaced by the image id)" : ""),
+                                    + (wasRenamed || outputStem(other.image).renamed ? " (a name the format cannot hold is replaced by the image id)" : ""),
                                  hint: "rename one of the two image files and its file_name in the source, so every image's name without folders and extension is unique")
             }
             owner[stem] = item
@@ -357,7 +387,7 @@ public final class WriteStage: SinkStage {
             }
         }
         guard let first = renamed.first else { return [] }
-        return ["\(renamed.count) image name\(renamed.count == 1 ? "" : "s") VOC cannot hold (whitespace, control characters, hidden) "
+        return ["\(renamed.count) image name\(renamed.count == 1 ? "" : "s") \(config.format.rawValue.uppercased()) cannot hold "
                 + "will be written under the image id, e.g. \(first.image.fileName) as \(first.image.id).jpg; renamed_images.json records the mapping"]
     }
 

@@ -60,8 +60,22 @@ final class WriterChecksTests: XCTestCase {
         XCTAssertTrue(report.contains("images-renamed"), report)
     }
 
+    /// Issue 19 item 16 end to end: `format: yolo` (spaces kept, a hidden name written under its id).
+    func testYOLOOutputEndToEnd() throws {
+        let file = try pipeline(names: ["my photo ü.jpg", ".hidden.jpg"], format: "yolo")
+        let dir = temp.appendingPathComponent("run")
+        let run = try CLIHarness.run(["run", file, "--run-dir", dir.path])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let out = dir.appendingPathComponent("output/out")
+        for path in ["images/my photo ü.jpg", "labels/my photo ü.txt", "images/42.jpg", "labels/42.txt", "data.yaml", "stats.md", "renamed_images.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(path).path), path)
+        }
+        XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("labels/42.txt"), encoding: .utf8), "0 0.234375 0.195312 0.312500 0.234375\n")
+        XCTAssertTrue(try String(contentsOf: out.appendingPathComponent("data.yaml"), encoding: .utf8).hasSuffix("names:\n  0: \"square\"\n"))
+    }
+
     func testTwoImagesUnderOneOutputNameAreRefusedBeforeAnyUnitRuns() throws {
-        for format in ["coco", "voc"] {
+        for format in ["coco", "voc", "yolo"] {
             let file = try pipeline(names: ["a/x.jpg", "b/x.jpg"], format: format)
             let validate = try CLIHarness.run(["validate", file])
             XCTAssertEqual(validate.status, 1, format + validate.stdout + validate.stderr)

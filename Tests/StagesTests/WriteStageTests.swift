@@ -197,6 +197,31 @@ final class WriteStageTests: XCTestCase {
             context: context(nil)), "COCO names classes by id")
     }
 
+    /// Issue 19 item 16: `format: yolo`, the ultralytics layout.
+    func testYOLOOutputWritesImagesLabelsAndDataYAML() throws {
+        var config = WriteConfig()
+        config.format = .yolo
+        let stage = WriteStage(config: config)
+        let out = temp.appendingPathComponent("yolo")
+        var crowd = item(2, demoImage, width: 128, height: 128)
+        crowd.annotations[0].isCrowd = true
+        let result = try stage.process(UnitOutput(items: [item(1, demoImage, width: 128, height: 128), crowd]), context: context(out))
+        XCTAssertEqual(result.counters["boxes-written"], 1)
+        XCTAssertEqual(result.counters["boxes-not-written-crowd"], 1)
+        let summary = try stage.finalize([result], reference: [UnitOutput(items: [item(1, demoImage, width: 128, height: 128)])], context: context(out))
+        XCTAssertEqual(summary.images, 2)
+        XCTAssertEqual(FileManager.default.contents(atPath: out.appendingPathComponent("images/img1.jpg").path), FileManager.default.contents(atPath: demoImage))
+        XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("labels/img1.txt"), encoding: .utf8), "0 0.027344 0.023438 0.039062 0.031250\n")
+        XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("labels/img2.txt"), encoding: .utf8), "")
+        let yaml = try String(contentsOf: out.appendingPathComponent("data.yaml"), encoding: .utf8)
+        XCTAssertTrue(yaml.contains("path: \"\(out.path)\"\ntrain: images\nval: images\nnames:\n  0: \"square\"\n"), yaml)
+        for file in ["stats.md", "stats.json", "stats.csv", "stats.svg"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), file)
+        }
+        XCTAssertEqual((try PipelineFile.parse("source:\n  format: coco\n  instances: i.json\n  images: im\nstages:\n  - kind: write\n    format: yolo\n",
+                                               file: "/tmp/p.yaml", defaultName: "p", catalog: .builtIn).stages[0].config as? WriteConfig)?.format, .yolo)
+    }
+
     func testUnwritableOutputStopsWithAClearMessage() throws {
         // A regular file where the output folder should be: no run as root can write under it.
         let blocker = temp.appendingPathComponent("blocker")
