@@ -92,8 +92,16 @@ struct COCOParser {
         return try int(field)
     }
 
+    /// A non-negative 64-bit integer, as a JSON number or as a string of decimal digits (DataEngine writes
+    /// seeds as strings: BSON, Arrow, SQLite and JavaScript cannot hold integers above 2^63 or 2^53).
     mutating func uint64(_ field: StaticString) throws -> UInt64? {
         let at = s.pos
+        if s.current == UInt8(ascii: "\"") {
+            let text = try s.string(try s.scanString())
+            if !text.isEmpty, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let v = UInt64(text) { return v }
+            try wrong(field, "must be an integer from 0 to \(UInt64.max), as a number or a string of decimal digits, found \"\(text)\"", at: at)
+            return nil
+        }
         guard s.valueKind == .number else {
             try wrong(field, "must be a non-negative integer, found \(s.valueKind.phrase)", at: at)
             return nil

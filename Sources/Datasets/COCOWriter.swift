@@ -24,25 +24,39 @@ import Support
 ///     }
 ///
 /// - images: id, file_name, width, height; then, for generated images (provenance set), reference_image_id,
-///   variant, seed, encode_ratio, guidance, scheduler, steps, tap_timestep, prompt (each only when set).
-/// - annotations: id, image_id, category_id, bbox, area, iscrowd (0/1), segmentation (only when there is one,
-///   its source bytes verbatim), then score, attribute, difficult, truncated (each only when set; flags 0/1).
+///   variant, seed, encode_ratio, guidance, scheduler, steps, tap_timestep, prompt (each only when set). The
+///   seed is an unsigned 64-bit number, written as a decimal string ("16045690984503111693"): half of all
+///   seeds are above 2^63, which BSON, Arrow and SQLite refuse and JavaScript rounds.
+/// - annotations: id, image_id, category_id, bbox, area, iscrowd (0/1), segmentation (its source bytes verbatim
+///   when there is one; otherwise as `SegmentationFill` says: the box as a polygon, `[]` or no key), then score,
+///   attribute, difficult, truncated (each only when set; flags 0/1).
 /// - categories: id, name, supercategory (when set).
 /// - info and licenses: as loaded, or `defaultInfo` / `defaultLicenses` (no timestamps, so no churn).
 ///
 /// A NaN or infinite number cannot be written as JSON: encoding throws a DatasetError naming the record.
 public enum COCOWriter {
+    /// What an annotation without a segmentation of its own (generated labels, VOC boxes) gets as `segmentation`.
+    public enum SegmentationFill: String, Codable, Sendable {
+        /// The box as a 4-point polygon `[[x,y, x+w,y, x+w,y+h, x,y+h]]`: pycocotools' `annToMask` and
+        /// torchvision's COCO wrapper with masks read it (a missing key is a KeyError, `[]` an IndexError).
+        case box
+        /// `[]`: for tools that want the key but no mask.
+        case empty
+        /// No `segmentation` key.
+        case omit = "none"
+    }
+
     public static let defaultInfo = RawJSON(#"{"description": "DataEngine dataset", "version": "1.0"}"#)
     public static let defaultLicenses = RawJSON("[]")
 
     /// The instances file's bytes.
-    public static func encode(_ dataset: DetectionDataset) throws -> [UInt8] {
-        try encode(dataset, file: "COCO output")
+    public static func encode(_ dataset: DetectionDataset, segmentation fill: SegmentationFill = .omit) throws -> [UInt8] {
+        try encode(dataset, file: "COCO output", segmentation: fill)
     }
 
     /// Writes the instances file atomically (temp file, fsync, rename): readers never see half a file.
-    public static func write(_ dataset: DetectionDataset, to url: URL) throws {
-        try AtomicFile.write(encode(dataset, file: url.path), to: url)
+    public static func write(_ dataset: DetectionDataset, to url: URL, segmentation fill: SegmentationFill = .omit) throws {
+        try AtomicFile.write(encode(dataset, file: url.path, segmentation: fill), to: url)
     }
 
     /// The captions file's bytes: info, licenses, images (as in the instances file) and the captions as
@@ -58,14 +72,14 @@ public enum COCOWriter {
 
     // MARK: Layout
 
-    static func encode(_ d: DetectionDataset, file: String) throws -> [UInt8] {
+    static func encode(_ d: DetectionDataset, file: String, segmentation fill: SegmentationFill = .omit) throws -> [UInt8] {
         var segmentationBytes = 0
         for a in d.annotations { segmentationBytes += a.segmentation?.range.count ?? 0 }
         var out = JSONEmitter(capacity: segmentationBytes + 160 * d.annotations.count + 120 * d.images.count + 80 * d.categories.count + 256)
         header(d, into: &out)
         try list("images", d.images, into: &out) { out, i, image in try self.image(image, index: i, file: file, into: &out) }
         out.raw(",\n")
-        try list("annotations", d.annotations, into: &out) { out, i, a in try annotation(a, index: i, file: file, into: &out) }
+        try list("annotations", d.annotations, into: &out) { out, i, a in try annotation(a, index: i, file: file, fill: fill, into: &out) }
         out.raw(",\n")
         list("categories", d.categories, into: &out) { out, _, c in category(c, into: &out) }
         out.raw("\n}\n")
@@ -131,8 +145,9 @@ public enum COCOWriter {
             out.int(p.referenceImageId)
             out.raw(", \"variant\": ")
             out.int(p.variant)
-            out.raw(", \"seed\": ")
+            out.raw(", \"seed\": \"")
             out.uint(p.seed)
+            out.byte(UInt8(ascii: "\""))
             if let v = p.encodeRatio { try number(", \"encode_ratio\": ", v) }
             if let v = p.guidance { try number(", \"guidance\": ", v) }
             if let v = p.scheduler { out.raw(", \"scheduler\": "); out.string(v) }
@@ -144,7 +159,7 @@ public enum COCOWriter {
     }
 
     @inline(__always)
-    static func annotation(_ a: Annotation, index: Int, file: String, into out: inout JSONEmitter) throws {
+    static func annotation(_ a: Annotation, index: Int, file: String, fill: SegmentationFill = .omit, into out: inout JSONEmitter) throws {
         func number(_ key: StaticString, _ v: Double) throws {
             out.raw(key)
             guard out.double(v) else { throw nonFinite(key, v, file: file, record: COCOParser.record("annotation", index, id: a.id)) }
@@ -164,6 +179,19 @@ public enum COCOWriter {
         if let s = a.segmentation {
             out.raw(", \"segmentation\": ")
             out.raw(s)
+        } else if fill == .box {
+            let b = a.bbox
+            try number(", \"segmentation\": [[", b.x)
+            try number(", ", b.y)
+            try number(", ", b.x + b.width)
+            try number(", ", b.y)
+            try number(", ", b.x + b.width)
+            try number(", ", b.y + b.height)
+            try number(", ", b.x)
+            try number(", ", b.y + b.height)
+            out.raw("]]")
+        } else if fill == .empty {
+            out.raw(", \"segmentation\": []")
         }
         if let v = a.score { try number(", \"score\": ", v) }
         if let v = a.attribute { out.raw(", \"attribute\": "); out.string(v) }

@@ -13,6 +13,8 @@ public struct LoadIssue: Codable, Hashable, Sendable {
         case convertedImage = "converted-image"
         case unsafePath = "unsafe-path"
         case sizeMismatch = "size-mismatch"
+        /// Written under another name than its own (a name the output format cannot hold).
+        case renamedImage = "renamed-image"
     }
 
     public var kind: Kind

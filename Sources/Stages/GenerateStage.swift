@@ -164,12 +164,7 @@ public final class GenerateStage: HandOverStage {
         let eta = config.eta.draw(&random)
         let crop = ReferenceCrop(width: image.width, height: image.height, size: config.size, random: &random)
         let gid = GeneratedIds.image(reference: reference.image.id, variant: variant)
-        var boxes: [Annotation] = []
-        for a in reference.annotations {
-            guard let box = crop.transform(a.bbox, minVisible: config.minBoxVisible) else { continue }
-            boxes.append(Annotation(id: GeneratedIds.box(reference: reference.image.id, variant: variant, index: boxes.count),
-                                    imageId: gid, categoryId: a.categoryId, bbox: box, isCrowd: a.isCrowd, attribute: a.attribute))
-        }
+        let boxes = crop.move(reference.annotations, reference: reference.image.id, variant: variant, minVisible: config.minBoxVisible)
         var cropped = reference
         cropped.annotations = boxes
         let prompt = try prompts.prompt(for: cropped, size: config.size, random: &random)

@@ -40,9 +40,33 @@ public struct ReferenceCrop: Hashable, Sendable {
 
     /// The box in the crop's pixels, or nil when less than `minVisible` of it lies inside the crop.
     public func transform(_ box: BoundingBox, minVisible: Double) -> BoundingBox? {
+        transformWithVisibleShare(box, minVisible: minVisible)?.box
+    }
+
+    /// The box in the crop's pixels and the share of the scaled box that lies inside the crop, or nil when that
+    /// share is below `minVisible`.
+    public func transformWithVisibleShare(_ box: BoundingBox, minVisible: Double) -> (box: BoundingBox, visible: Double)? {
         let scaled = BoundingBox(x: box.x * scaleX - Double(offsetX), y: box.y * scaleY - Double(offsetY),
                                  width: box.width * scaleX, height: box.height * scaleY)
         guard scaled.area > 0, let clipped = scaled.clipped(toWidth: Double(size), height: Double(size)) else { return nil }
-        return clipped.area / scaled.area >= minVisible ? clipped : nil
+        let visible = clipped.area / scaled.area
+        return visible >= minVisible ? (clipped, visible) : nil
+    }
+
+    /// The reference's annotations moved into the crop, the generated image's frame (its `referenceAnnotations`):
+    /// ids from `GeneratedIds`, boxes by `transform` (dropped below `minVisible`), category, crowd flag and
+    /// attribute kept. The area is the source annotation's own (COCO: the mask's) scaled like the box
+    /// (scaleX x scaleY) and times the share of the box still visible, so an object keeps the COCO size bucket
+    /// its source area gives it (the box's area would move many boxes up a bucket).
+    public func move(_ annotations: [Annotation], reference: Int, variant: Int, minVisible: Double) -> [Annotation] {
+        let imageId = GeneratedIds.image(reference: reference, variant: variant)
+        var moved: [Annotation] = []
+        for a in annotations {
+            guard let (box, visible) = transformWithVisibleShare(a.bbox, minVisible: minVisible) else { continue }
+            moved.append(Annotation(id: GeneratedIds.box(reference: reference, variant: variant, index: moved.count), imageId: imageId,
+                                    categoryId: a.categoryId, bbox: box, area: a.area * scaleX * scaleY * visible,
+                                    isCrowd: a.isCrowd, attribute: a.attribute))
+        }
+        return moved
     }
 }

@@ -6,8 +6,8 @@ import Statistics
 import Pipeline
 
 public struct WriteConfig: StageConfig, Equatable {
-    public enum Format: String, Codable, Sendable { case coco, voc }
-    public enum ImageMode: String, Codable, Sendable {
+    public enum Format: String, ConfigEnum { case coco, voc, yolo }
+    public enum ImageMode: String, ConfigEnum {
         /// Keep the source JPEG bytes (after checking they decode); non-RGB JPEGs are converted.
         case copy
         /// Decode and encode every image at `jpeg_quality`.
@@ -27,12 +27,16 @@ public struct WriteConfig: StageConfig, Equatable {
     /// For generated items: also write the reference images they were made from, with their annotations (a
     /// ready "real + DE" training set in one dataset; references go to `images/references/` or the devkit).
     public var includeReferences: Bool = false
+    /// COCO: the `segmentation` of an annotation without one of its own (generated labels, VOC boxes): `box`
+    /// (the box as a polygon, what pycocotools' mask functions and torchvision's wrapper need), `empty` (`[]`)
+    /// or `none` (no key). A source's own segmentation is always written as it was.
+    public var segmentation: COCOWriter.SegmentationFill = .box
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case format, name, images, jpegQuality = "jpeg_quality", captions, vocFolder = "voc_folder", vocSplit = "voc_split"
-        case includeReferences = "include_references"
+        case includeReferences = "include_references", segmentation
     }
 
     public init(from decoder: Decoder) throws {
@@ -46,18 +50,30 @@ public struct WriteConfig: StageConfig, Equatable {
         try c.decodeIfPresent(.includeReferences, into: &includeReferences)
         try c.decodeIfPresent(.vocFolder, into: &vocFolder)
         try c.decodeIfPresent(.vocSplit, into: &vocSplit)
+        if let text = try c.decodeIfPresent(String.self, forKey: .segmentation) {
+            guard let fill = COCOWriter.SegmentationFill(rawValue: text) else {
+                throw DecodingError.dataCorruptedError(forKey: .segmentation, in: c, debugDescription:
+                    "segmentation is box (the box as a polygon, the default), empty ([]) or none (no key), not \"\(text)\"")
+            }
+            segmentation = fill
+        }
         guard (1...100).contains(jpegQuality) else {
             throw DecodingError.dataCorruptedError(forKey: .jpegQuality, in: c, debugDescription: "jpeg_quality is 1...100 (95 is the default)")
         }
         if let name, name.isEmpty || name.contains("/") || name.hasPrefix(".") {
             throw DecodingError.dataCorruptedError(forKey: .name, in: c, debugDescription: "name becomes part of file names: use letters, digits, - and _")
         }
+        for (key, value) in [(CodingKeys.vocFolder, vocFolder), (.vocSplit, vocSplit)] where VOCWriter.plainNameRefusal(value) != nil {
+            throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription:
+                "\(key.stringValue) \"\(value)\" becomes a folder or file name: a plain name such as VOC2007 or trainval (no /, whitespace, leading dot)")
+        }
     }
 }
 
 /// Writes items as a COCO dataset (`images/shard-NNNNN/…`, one annotation file per shard, then the merged
-/// `annotations/instances_<name>.json`) or a VOCdevkit, plus statistics against the reference. One unit is
-/// one shard; a shard's images and its annotation file are written before the unit is committed.
+/// `annotations/instances_<name>.json`), a VOCdevkit, or a YOLO dataset (ultralytics: `images/`, `labels/`,
+/// then `data.yaml`), plus statistics against the reference. One unit is one shard; a shard's images and its
+/// annotation or label files are written before the unit is committed.
 public final class WriteStage: SinkStage {
     public let config: WriteConfig
 
@@ -72,9 +88,11 @@ public final class WriteStage: SinkStage {
         var out = UnitOutput()
         let shard = String(format: "shard-%05d", context.unitIndex)
         var seenNames = Set<String>()
+        let classes = YOLOWriter.classIndices(context.meta.categories)
+        var omitted = YOLOWriter.Omitted()
         for var item in input.items {
             if context.isCancelled() { throw CancellationError() }
-            let baseName = URL(fileURLWithPath: item.image.fileName).deletingPathExtension().lastPathComponent
+            let (baseName, renamed) = outputStem(item.image)
             let fileName = baseName + ".jpg"
             guard seenNames.insert(fileName).inserted else {
                 throw StageError(stage: context.stageId, message: "two images in \(shard) are both named \(fileName) (\(item.label))",
@@ -90,8 +108,15 @@ public final class WriteStage: SinkStage {
             case .voc:
                 relative = fileName
                 destination = root.appendingPathComponent("VOCdevkit/\(config.vocFolder)/JPEGImages/\(fileName)")
+            case .yolo:
+                relative = fileName
+                destination = root.appendingPathComponent("images").appendingPathComponent(fileName)
             }
             try AtomicFile.write(bytes, to: destination)
+            if renamed {
+                out.count("images-renamed")
+                out.issues.append(renameIssue(item.image, writtenAs: fileName))
+            }
             item.image.fileName = relative
             item.sourcePath = destination.path
             if config.format == .voc {
@@ -99,14 +124,24 @@ public final class WriteStage: SinkStage {
                                                   categories: context.meta.categories, folder: config.vocFolder)
                 try AtomicFile.write(xml, to: root.appendingPathComponent("VOCdevkit/\(config.vocFolder)/Annotations/\(baseName).xml"))
             }
+            if config.format == .yolo {
+                let left = try YOLOWriter.writeLabels(for: item.image, annotations: item.annotations, classes: classes,
+                                                      to: root.appendingPathComponent("labels/\(baseName).txt"))
+                omitted.crowd += left.crowd
+                omitted.outsideImage += left.outsideImage
+                omitted.unknownCategory += left.unknownCategory
+            }
             out.items.append(item)
         }
+        out.count("boxes-not-written-crowd", omitted.crowd)
+        out.count("boxes-not-written-outside-image", omitted.outsideImage)
+        out.count("boxes-not-written-unknown-category", omitted.unknownCategory)
         if config.format == .coco {
             let shardFile = root.appendingPathComponent("annotations/shards/\(shard).json")
-            try COCOWriter.write(dataset(of: out.items, context: context), to: shardFile)
+            try COCOWriter.write(dataset(of: out.items, context: context), to: shardFile, segmentation: config.segmentation)
         }
         out.count("images-written", out.items.count)
-        out.count("boxes-written", out.items.reduce(0) { $0 + $1.annotations.count })
+        out.count("boxes-written", out.items.reduce(0) { $0 + $1.annotations.count } - omitted.crowd - omitted.outsideImage - omitted.unknownCategory)
         return out
     }
 
@@ -161,7 +196,10 @@ public final class WriteStage: SinkStage {
         }
         var items = units.flatMap(\.items)
         var problems: [String] = []
-        if config.includeReferences { items += try writeReferences(of: items, root: root, context: context, problems: &problems) }
+        var renames = units.flatMap(\.issues).filter { $0.kind == .renamedImage }
+        if config.includeReferences {
+            items += try writeReferences(of: items, root: root, context: context, problems: &problems, renames: &renames)
+        }
         try checkUniqueIds(items, context: context)
         let name = datasetName(context)
         var outputs: [String: String] = [:]
@@ -169,7 +207,7 @@ public final class WriteStage: SinkStage {
         switch config.format {
         case .coco:
             let instances = root.appendingPathComponent("annotations/instances_\(name).json")
-            try COCOWriter.write(written, to: instances)
+            try COCOWriter.write(written, to: instances, segmentation: config.segmentation)
             outputs["annotations"] = instances.path
             outputs["images"] = root.appendingPathComponent("images").path
             var captionId = 0
@@ -185,9 +223,19 @@ public final class WriteStage: SinkStage {
             }
         case .voc:
             let stems = items.map { URL(fileURLWithPath: $0.image.fileName).deletingPathExtension().lastPathComponent }
-            let list = root.appendingPathComponent("VOCdevkit/\(config.vocFolder)/ImageSets/Main/\(config.vocSplit).txt")
-            try VOCWriter.writeImageSet(stems: stems, to: list)
+            let year = root.appendingPathComponent("VOCdevkit/\(config.vocFolder)")
+            try VOCWriter.writeImageSets(stems: stems, to: year.appendingPathComponent("ImageSets/Main"), split: config.vocSplit)
+            try VOCWriter.writeLabelMap(categories: context.meta.categories, to: year.appendingPathComponent("labelmap.txt"))
             outputs["devkit"] = root.appendingPathComponent("VOCdevkit").path
+        case .yolo:
+            try YOLOWriter.writeDataYAML(root: root, categories: context.meta.categories)
+            outputs["data_yaml"] = root.appendingPathComponent("data.yaml").path
+            outputs["images"] = root.appendingPathComponent("images").path
+        }
+        if !renames.isEmpty {
+            let file = root.appendingPathComponent("renamed_images.json")
+            try AtomicFile.write(Self.renameMapping(renames), to: file)
+            outputs["renamed_images"] = file.path
         }
         let referenceItems = reference.flatMap(\.items)
         try writeGenerationExtras(items, referenceItems: referenceItems, root: root, name: name, context: context, outputs: &outputs)
@@ -203,7 +251,8 @@ public final class WriteStage: SinkStage {
     /// The references of generated items, each once (lowest id first), written beside them: COCO
     /// `images/references/<file>`, VOC the devkit's folders. A reference that can no longer be read is left out
     /// and named in `problems` (the run report lists them).
-    func writeReferences(of items: [DatasetItem], root: URL, context: StageContext, problems: inout [String]) throws -> [DatasetItem] {
+    func writeReferences(of items: [DatasetItem], root: URL, context: StageContext, problems: inout [String],
+                         renames: inout [LoadIssue]) throws -> [DatasetItem] {
         var seen = Set<Int>()
         let references = items.compactMap(\.reference).filter { seen.insert($0.image.id).inserted }.sorted { $0.image.id < $1.image.id }
         var written: [DatasetItem] = []
@@ -211,7 +260,8 @@ public final class WriteStage: SinkStage {
         for snapshot in references {
             var item = snapshot.item
             guard let bytes = readImage(item, into: &scratch) else { continue }
-            let stem = URL(fileURLWithPath: item.image.fileName).deletingPathExtension().lastPathComponent
+            let (stem, renamed) = outputStem(item.image)
+            if renamed { renames.append(renameIssue(item.image, writtenAs: stem + ".jpg")) }
             switch config.format {
             case .coco:
                 item.image.fileName = "references/\(stem).jpg"
@@ -221,6 +271,11 @@ public final class WriteStage: SinkStage {
                 try AtomicFile.write(bytes, to: root.appendingPathComponent("VOCdevkit/\(config.vocFolder)/JPEGImages/\(stem).jpg"))
                 let xml = VOCWriter.annotationXML(for: item.image, annotations: item.annotations, categories: context.meta.categories, folder: config.vocFolder)
                 try AtomicFile.write(xml, to: root.appendingPathComponent("VOCdevkit/\(config.vocFolder)/Annotations/\(stem).xml"))
+            case .yolo:
+                item.image.fileName = "references/\(stem).jpg"
+                try AtomicFile.write(bytes, to: root.appendingPathComponent("images").appendingPathComponent(item.image.fileName))
+                _ = try YOLOWriter.writeLabels(for: item.image, annotations: item.annotations, classes: YOLOWriter.classIndices(context.meta.categories),
+                                               to: root.appendingPathComponent("labels/references/\(stem).txt"))
             }
             written.append(item)
         }
@@ -244,7 +299,7 @@ public final class WriteStage: SinkStage {
                                          } },
                                          categories: context.meta.categories)
             let file = root.appendingPathComponent("annotations/reference_boxes_\(name).json")
-            try COCOWriter.write(boxes, to: file)
+            try COCOWriter.write(boxes, to: file, segmentation: config.segmentation)
             outputs["reference_boxes"] = file.path
         }
         if let sheet = GenerationPreview.render(generated: items, references: referenceItems, categories: context.meta.categories) {
@@ -252,6 +307,88 @@ public final class WriteStage: SinkStage {
             try AtomicFile.write(try JPEG.encode(sheet, quality: 90), to: file)
             outputs["preview"] = file.path
         }
+    }
+
+    /// The stem an image is written under (`<stem>.jpg`, VOC's `<stem>.xml`, YOLO's `<stem>.txt`): its file
+    /// name's last component without the extension. A stem the format cannot hold is replaced by the image id,
+    /// and `renamed` is true; the run counts it (`images-renamed`) and `renamed_images.json` records the mapping.
+    /// VOC cannot hold whitespace, control characters, hidden or empty stems (`VOCWriter.stemRefusal`); YOLO
+    /// hidden, empty or control characters (`YOLOWriter.stemRefusal`); COCO keeps every name.
+    func outputStem(_ image: ImageInfo) -> (stem: String, renamed: Bool) {
+        let stem = URL(fileURLWithPath: image.fileName).deletingPathExtension().lastPathComponent
+        let refusal: String? = switch config.format {
+        case .coco: nil
+        case .voc: VOCWriter.stemRefusal(stem)
+        case .yolo: YOLOWriter.stemRefusal(stem)
+        }
+        return refusal == nil ? (stem, false) : (String(image.id), true)
+    }
+
+    /// The record of one renamed image: `file` is its own name, `record` "image <id>".
+    func renameIssue(_ image: ImageInfo, writtenAs name: String) -> LoadIssue {
+        LoadIssue(kind: .renamedImage, file: image.fileName, record: "image \(image.id)",
+                  message: "written as \(name): \(config.format.rawValue.uppercased()) cannot hold the name (\(config.format == .yolo ? "hidden, empty or a control character" : "whitespace, a control character, hidden or empty"))")
+    }
+
+    /// `renamed_images.json`: `[{"image_id", "file_name" (its own name), "written_as"}, ...]` by image id, one
+    /// record per line.
+    static func renameMapping(_ renames: [LoadIssue]) -> [UInt8] {
+        let rows = renames.map { issue -> (id: Int, name: String, written: String) in
+            let id = Int(issue.record.dropFirst("image ".count)) ?? 0
+            let written = issue.message.hasPrefix("written as ") ? String(issue.message.dropFirst("written as ".count).prefix { $0 != ":" }) : ""
+            return (id, issue.file, written)
+        }.sorted { ($0.id, $0.name) < ($1.id, $1.name) }
+        var out = JSONEmitter(capacity: 80 * rows.count + 4)
+        out.raw("[")
+        for (k, row) in rows.enumerated() {
+            out.raw(k == 0 ? "\n{\"image_id\": " : ",\n{\"image_id\": ")
+            out.int(row.id)
+            out.raw(", \"file_name\": ")
+            out.string(row.name)
+            out.raw(", \"written_as\": ")
+            out.string(row.written)
+            out.raw("}")
+        }
+        out.raw(rows.isEmpty ? "]\n" : "\n]\n")
+        return out.bytes
+    }
+
+    /// What `validate` and the start of a run check, so a run never fails in its last step: output images are
+    /// named by their file name without folders, so two source images with the same stem would overwrite each
+    /// other (VOC: after the id fallback); VOC names classes by name, so category names must be ones VOC and
+    /// `labelmap.txt` can hold, and distinct. Notes how many images VOC will write under their id.
+    public func checkBeforeRun(_ source: SourceOutput, context: StageContext) throws -> [String] {
+        var owner: [String: DatasetItem] = [:]
+        var renamed: [DatasetItem] = []
+        for item in source.items {
+            let (stem, wasRenamed) = outputStem(item.image)
+            if wasRenamed { renamed.append(item) }
+            if let other = owner[stem] {
+                throw StageError(stage: context.stageId,
+                                 message: "\(other.label) and \(item.label) would both be written as \(stem).jpg: the \(config.format.rawValue.uppercased()) output names images by their file name without folders"
+                                    + (wasRenamed || outputStem(other.image).renamed ? " (a name the format cannot hold is replaced by the image id)" : ""),
+                                 hint: "rename one of the two image files and its file_name in the source, so every image's name without folders and extension is unique")
+            }
+            owner[stem] = item
+        }
+        if config.format == .voc {
+            var byName: [String: Category] = [:]
+            for category in context.meta.categories.sorted(by: { $0.id < $1.id }) {
+                if let why = VOCWriter.classNameRefusal(category.name) {
+                    throw StageError(stage: context.stageId, message: "category id \(category.id): the name \"\(category.name)\" \(why)",
+                                     hint: "VOC names classes by name: rename the category in the source, or write COCO")
+                }
+                if let other = byName[category.name] {
+                    throw StageError(stage: context.stageId,
+                                     message: "categories \(other.id) and \(category.id) are both named \"\(category.name)\": VOC names classes by name, so their boxes would merge",
+                                     hint: "give the categories distinct names in the source, or write COCO")
+                }
+                byName[category.name] = category
+            }
+        }
+        guard let first = renamed.first else { return [] }
+        return ["\(renamed.count) image name\(renamed.count == 1 ? "" : "s") \(config.format.rawValue.uppercased()) cannot hold "
+                + "will be written under the image id, e.g. \(first.image.fileName) as \(first.image.id).jpg; renamed_images.json records the mapping"]
     }
 
     func checkUniqueIds(_ items: [DatasetItem], context: StageContext) throws {
@@ -267,3 +404,4 @@ public final class WriteStage: SinkStage {
         }
     }
 }
+

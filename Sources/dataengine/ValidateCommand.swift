@@ -69,6 +69,7 @@ struct ValidateCommand: ParsableCommand {
             if source.issues.count > 10 { print("  - … \(source.issues.count - 10) more") }
         }
         try plan.checkDependenciesExist(file: pipeline)
+        for note in try plan.checkSinks(source) { print("note: \(note)") }
         let generators = plan.stages.compactMap { stage in (stage.config as? GenerateConfig).map { (stage.id, $0) } }
         if !noEstimate {
             for (id, config) in generators { try estimate(id: id, config: config, references: source.items.count, plan: plan, models: models) }

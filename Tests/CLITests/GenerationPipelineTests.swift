@@ -93,6 +93,14 @@ final class GenerationPipelineTests: XCTestCase {
             XCTAssertGreaterThanOrEqual(a["score"] as! Double, 0.2)
             XCTAssertTrue(["easy", "hard", "unknown"].contains(a["attribute"] as! String))
         }
+        // Reference boxes carry the source's (mask) areas scaled into the crop, not their box areas (issue 19 item 15).
+        let referenceBoxes = try XCTUnwrap(JSONSerialization.jsonObject(with: one["coco/annotations/reference_boxes_coco.json"]!) as? [String: Any])
+        let boxes = try XCTUnwrap(referenceBoxes["annotations"] as? [[String: Any]])
+        XCTAssertFalse(boxes.isEmpty)
+        XCTAssertTrue(boxes.contains { a in
+            let b = (a["bbox"] as? [NSNumber] ?? []).map(\.doubleValue)
+            return b.count == 4 && ((a["area"] as? NSNumber)?.doubleValue ?? .infinity) < 0.9 * b[2] * b[3]
+        }, "the demo's circles cover about half their box")
         let voc = String(decoding: one.first { $0.key.hasPrefix("voc/VOCdevkit/VOC2007/Annotations/") }!.value, as: UTF8.self)
         XCTAssertTrue(voc.contains("<score>") && voc.contains("<attribute>"), voc)
     }

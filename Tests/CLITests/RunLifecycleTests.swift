@@ -41,7 +41,7 @@ final class RunLifecycleTests: XCTestCase {
         // What a run killed in its first moments leaves: the lock, origin.json and the pipeline copy, no plan.json.
         let early = temp.appendingPathComponent("early")
         try FileManager.default.createDirectory(at: early, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: early.appendingPathComponent("lock").path, contents: Data())
+        _ = FileManager.default.createFile(atPath: early.appendingPathComponent("lock").path, contents: Data())
         try #"{"pipelinePath": "\#(pipeline.path)"}"#.write(to: early.appendingPathComponent("origin.json"), atomically: true, encoding: .utf8)
         try FileManager.default.copyItem(at: pipeline, to: early.appendingPathComponent("pipeline.yaml"))
         let resumed = try CLIHarness.run(["resume", early.path])

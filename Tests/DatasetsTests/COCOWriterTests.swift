@@ -91,13 +91,57 @@ final class COCOWriterTests: XCTestCase {
             categories: [Category(id: 3, name: "car")])
         let bytes = try COCOWriter.encode(d)
         let text = String(decoding: bytes, as: UTF8.self)
-        XCTAssertTrue(text.contains(#"{"id": 6, "file_name": "gen/6.jpg", "width": 512, "height": 512, "reference_image_id": 139, "variant": 0, "seed": 0}"#), text)
-        XCTAssertTrue(text.contains(#""seed": 16045690984503111693, "encode_ratio": 0.45, "guidance": 7, "scheduler": "dpm++ 2m""#), text)
+        XCTAssertTrue(text.contains(#"{"id": 6, "file_name": "gen/6.jpg", "width": 512, "height": 512, "reference_image_id": 139, "variant": 0, "seed": "0"}"#), text)
+        XCTAssertTrue(text.contains(#""seed": "16045690984503111693", "encode_ratio": 0.45, "guidance": 7, "scheduler": "dpm++ 2m""#), text)
         XCTAssertTrue(text.contains(#""prompt": "a dog, 🐕, \"quoted\"\\ \u0007"}"#), text)
         let back = try COCOReader.decode(instances: bytes, file: "x")
         XCTAssertEqual(back.images, d.images)
         XCTAssertEqual(back.annotations, d.annotations)
         XCTAssertEqual(try COCOWriter.encode(back), bytes)
+    }
+
+    /// Issue 19 item 13: pycocotools' mask functions and torchvision's wrapper need `segmentation`; an
+    /// annotation without one gets the box as a polygon (or `[]`, or nothing), a real one is kept verbatim.
+    func testMissingSegmentationIsFilledAsAsked() throws {
+        let d = DetectionDataset(
+            images: [ImageInfo(id: 1, fileName: "a.jpg", width: 64, height: 64)],
+            annotations: [Annotation(id: 1, imageId: 1, categoryId: 3, bbox: BoundingBox(x: 1.5, y: 2.25, width: 30.125, height: 40)),
+                          Annotation(id: 2, imageId: 1, categoryId: 3, bbox: BoundingBox(x: 0, y: 0, width: 2, height: 2),
+                                     segmentation: RawJSON("[[0,0, 2,0, 1,2]]"))],
+            categories: [Category(id: 3, name: "car")])
+        func lines(_ fill: COCOWriter.SegmentationFill) throws -> [String] {
+            String(decoding: try COCOWriter.encode(d, segmentation: fill), as: UTF8.self).split(separator: "\n").filter { $0.contains("\"image_id\"") }.map(String.init)
+        }
+        XCTAssertEqual(try lines(.box)[0], #"{"id": 1, "image_id": 1, "category_id": 3, "bbox": [1.5, 2.25, 30.125, 40], "area": 1205, "iscrowd": 0, "segmentation": [[1.5, 2.25, 31.625, 2.25, 31.625, 42.25, 1.5, 42.25]]},"#)
+        XCTAssertEqual(try lines(.empty)[0], #"{"id": 1, "image_id": 1, "category_id": 3, "bbox": [1.5, 2.25, 30.125, 40], "area": 1205, "iscrowd": 0, "segmentation": []},"#)
+        XCTAssertEqual(try lines(.omit)[0], #"{"id": 1, "image_id": 1, "category_id": 3, "bbox": [1.5, 2.25, 30.125, 40], "area": 1205, "iscrowd": 0},"#)
+        for fill in [COCOWriter.SegmentationFill.box, .empty, .omit] {
+            XCTAssertTrue(try lines(fill)[1].contains(#""segmentation": [[0,0, 2,0, 1,2]]"#), "a real segmentation is kept")
+        }
+        XCTAssertEqual(try COCOWriter.encode(d), try COCOWriter.encode(d, segmentation: .omit), "the library default writes no key")
+        let back = try COCOReader.decode(instances: try COCOWriter.encode(d, segmentation: .box), file: "x")
+        XCTAssertEqual(back.annotations[0].segmentation?.text, "[[1.5, 2.25, 31.625, 2.25, 31.625, 42.25, 1.5, 42.25]]")
+    }
+
+    /// Issue 19 item 14: a seed above 2^63 is written as a decimal string (BSON, Arrow, SQLite refuse the number,
+    /// JavaScript rounds it); files with numeric seeds (written before) still read, and a bad string is an error.
+    func testSeedIsADecimalStringAndReadsBackEitherWay() throws {
+        let d = DetectionDataset(images: [ImageInfo(id: 5, fileName: "g.jpg", width: 8, height: 8,
+                                                    provenance: Provenance(referenceImageId: 1, variant: 0, seed: UInt64.max))])
+        let bytes = try COCOWriter.encode(d)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+        XCTAssertEqual((object["images"] as? [[String: Any]])?.first?["seed"] as? String, "18446744073709551615")
+        XCTAssertEqual(try COCOReader.decode(instances: bytes, file: "x").images[0].provenance?.seed, UInt64.max)
+        func image(seed: String) -> [UInt8] {
+            Array(#"{"images": [{"id": 5, "file_name": "g.jpg", "width": 8, "height": 8, "reference_image_id": 1, "variant": 0, "seed": \#(seed)}], "annotations": [], "categories": []}"#.utf8)
+        }
+        XCTAssertEqual(try COCOReader.decode(instances: image(seed: "16045690984503111693"), file: "x").images[0].provenance?.seed, 16045690984503111693)
+        XCTAssertEqual(try COCOReader.decode(instances: image(seed: #""42""#), file: "x").images[0].provenance?.seed, 42)
+        for bad in [#""12a""#, #""""#, #""-1""#, #""+1""#, #""18446744073709551616""#] {
+            XCTAssertThrowsError(try COCOReader.decode(instances: image(seed: bad), file: "x.json"), bad) { error in
+                XCTAssertTrue("\(error)".contains("x.json") && "\(error)".contains("image #0 (id 5)") && "\(error)".contains("seed"), "\(error)")
+            }
+        }
     }
 
     func testStringsAreEscapedAndUnicodeKept() throws {

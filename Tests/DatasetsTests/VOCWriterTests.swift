@@ -40,9 +40,9 @@ final class VOCWriterTests: XCTestCase {
             \t\t<truncated>0</truncated>
             \t\t<difficult>0</difficult>
             \t\t<bndbox>
-            \t\t\t<xmin>10.5</xmin>
+            \t\t\t<xmin>11</xmin>
             \t\t\t<ymin>1</ymin>
-            \t\t\t<xmax>9.75</xmax>
+            \t\t\t<xmax>12</xmax>
             \t\t\t<ymax>3</ymax>
             \t\t</bndbox>
             \t\t<score>0.93</score>
@@ -58,6 +58,36 @@ final class VOCWriterTests: XCTestCase {
         let a = Annotation(id: 1, imageId: 1, categoryId: 9, bbox: BoundingBox(x: 0, y: 0, width: 1, height: 1))
         XCTAssertTrue(VOCWriter.annotationXML(for: image, annotations: [a], categories: categories, folder: "F")
             .contains("<name>category-9</name>"))
+    }
+
+    /// Issue 19 item 11: VOC holds integer pixels (torchvision's VOC wrapper and `int(text)` readers refuse
+    /// `53.125534`); each edge is rounded, kept inside the image, and xmax > xmin, ymax > ymin.
+    func testBoxesAreWrittenAsIntegerPixelsInsideTheImage() throws {
+        let image = ImageInfo(id: 1, fileName: "g.jpg", width: 100, height: 50)
+        let boxes = [BoundingBox(x: 52.125534, y: 10.4, width: 30.3, height: 20.6),   // 53 11 82 31
+                     BoundingBox(x: 99.6, y: 49.7, width: 0.3, height: 0.2),          // sub-pixel in the corner: 99 49 100 50
+                     BoundingBox(x: -3.2, y: 0.49, width: 120, height: 0.02),         // clamped, widened: 1 1 100 2
+                     BoundingBox(x: 10.5, y: 20.5, width: 1, height: 1.49)]           // halves away from zero, widened: 12 22 13 23
+        let annotations = boxes.enumerated().map { Annotation(id: $0.offset, imageId: 1, categoryId: 1, bbox: $0.element) }
+        let xml = VOCWriter.annotationXML(for: image, annotations: annotations, categories: categories, folder: "VOC2007")
+        func values(_ tag: String) -> [String] {
+            xml.components(separatedBy: "<\(tag)>").dropFirst().map { String($0.prefix { $0 != "<" }) }
+        }
+        let corners = ["xmin", "ymin", "xmax", "ymax"].map { tag in values(tag).map { Int($0) } }
+        XCTAssertFalse(corners.joined().contains(nil), "every coordinate is an integer:\n\(xml)")
+        let c = corners.map { $0.compactMap { $0 } }
+        XCTAssertEqual(c[0], [53, 99, 1, 12])
+        XCTAssertEqual(c[1], [11, 49, 1, 22])
+        XCTAssertEqual(c[2], [82, 100, 100, 13])
+        XCTAssertEqual(c[3], [31, 50, 2, 23])
+        guard c.allSatisfy({ $0.count == boxes.count }) else { return }
+        for k in 0..<boxes.count {
+            XCTAssertGreaterThan(c[2][k], c[0][k])
+            XCTAssertGreaterThan(c[3][k], c[1][k])
+            XCTAssertTrue(c[0][k] >= 1 && c[2][k] <= 100 && c[1][k] >= 1 && c[3][k] <= 50)
+        }
+        let n = VOCCoordinates.integerCorners(of: BoundingBox(x: .nan, y: 0, width: 1, height: .infinity), width: 1, height: 7)
+        XCTAssertEqual([n.xmin, n.ymin, n.xmax, n.ymax], [1, 1, 1, 2], "no trap on non-finite input")
     }
 
     func testCoordinateFormatting() {
@@ -98,8 +128,14 @@ final class VOCWriterTests: XCTestCase {
             // Ids are list positions: the rewritten list has no skipped images, so renumber the original's.
             var renumber: [Int: Int] = [:]
             for (k, image) in original.images.enumerated() { renumber[image.id] = k + 1 }
+            // VOC holds integer pixels: the fixture's fractional boxes come back rounded.
+            let sizes = Dictionary(uniqueKeysWithValues: original.images.map { ($0.id, ($0.width, $0.height)) })
             let expected = original.annotations.map { a -> Annotation in
                 var a = a
+                let (w, h) = sizes[a.imageId]!
+                let c = VOCCoordinates.integerCorners(of: a.bbox, width: w, height: h)
+                a.bbox = VOCCoordinates.box(xmin: Double(c.xmin), ymin: Double(c.ymin), xmax: Double(c.xmax), ymax: Double(c.ymax))
+                a.area = a.bbox.area
                 a.imageId = renumber[a.imageId]!
                 return a
             }
@@ -108,7 +144,7 @@ final class VOCWriterTests: XCTestCase {
         }
     }
 
-    func testRoundTripKeepsScoresAttributesAndFractionalBoxes() throws {
+    func testRoundTripKeepsScoresAttributesAndRoundsBoxes() throws {
         let dataset = DetectionDataset(
             images: [ImageInfo(id: 1, fileName: "gen/000001_v0.jpg", width: 64, height: 48)],
             annotations: [
@@ -129,11 +165,8 @@ final class VOCWriterTests: XCTestCase {
         XCTAssertEqual(back.annotations[0].truncated, true)
         // nil flags are written as 0 and so read back as false.
         XCTAssertEqual(back.annotations[1].difficult, false)
-        let b0 = back.annotations[0].bbox
-        XCTAssertEqual(b0.x, 0.1, accuracy: 1e-9)
-        XCTAssertEqual(b0.y, 2.7, accuracy: 1e-9)
-        XCTAssertEqual(b0.width, 10.35, accuracy: 1e-9)
-        XCTAssertEqual(b0.height, 20.2, accuracy: 1e-9)
+        // Edges rounded to whole pixels: x 0.1...10.45 -> 0...10, y 2.7...22.9 -> 3...23.
+        XCTAssertEqual(back.annotations[0].bbox, BoundingBox(x: 0, y: 3, width: 10, height: 20))
         // Writing what was read gives the same bytes again.
         let root2 = try VOCFixture.scratchDirectory("again")
         var relabelled = back

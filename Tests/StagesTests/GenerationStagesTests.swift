@@ -94,6 +94,25 @@ final class GenerationStagesTests: XCTestCase {
         XCTAssertEqual(ReferenceCrop(width: 200, height: 100, size: 50, random: &same), crop, "seeded: the same crop again")
     }
 
+    /// Issue 19 item 15: a reference box moved into the crop keeps its source area (COCO: the mask's), scaled like
+    /// the box and times the share still visible, not the box's area (which moves many boxes up a size bucket).
+    func testMovedReferenceBoxesKeepTheSourceAreaScaledByTheCrop() throws {
+        var random = SeededRandom(seed: 1)
+        var crop = ReferenceCrop(width: 200, height: 100, size: 50, random: &random)
+        crop.offsetX = 20
+        let source = [Annotation(id: 1, imageId: 7, categoryId: 3, bbox: BoundingBox(x: 60, y: 20, width: 40, height: 40), area: 700, attribute: "easy"),
+                      Annotation(id: 2, imageId: 7, categoryId: 1, bbox: BoundingBox(x: 32, y: 0, width: 20, height: 20), area: 300, isCrowd: true),
+                      Annotation(id: 3, imageId: 7, categoryId: 1, bbox: BoundingBox(x: 0, y: 0, width: 10, height: 10), area: 50)]
+        let moved = crop.move(source, reference: 7, variant: 1, minVisible: 0.5)
+        XCTAssertEqual(moved.map(\.id), [GeneratedIds.box(reference: 7, variant: 1, index: 0), GeneratedIds.box(reference: 7, variant: 1, index: 1)])
+        XCTAssertEqual(moved.map(\.imageId), Array(repeating: GeneratedIds.image(reference: 7, variant: 1), count: 2))
+        XCTAssertEqual(moved.map(\.bbox), [BoundingBox(x: 10, y: 10, width: 20, height: 20), BoundingBox(x: 0, y: 0, width: 6, height: 10)])
+        XCTAssertEqual(moved[0].area, 700 * 0.25, accuracy: 1e-9, "scale 0.5 per side, all visible")
+        XCTAssertEqual(moved[1].area, 300 * 0.25 * 0.6, accuracy: 1e-9, "60 % of the box is left after the crop")
+        XCTAssertEqual(moved.map(\.attribute), ["easy", nil])
+        XCTAssertEqual(moved.map(\.isCrowd), [false, true])
+    }
+
     func testPromptsFromCaptionsTemplateAndDetDiffusion() throws {
         let categories = [Category(id: 1, name: "circle"), Category(id: 3, name: "square")]
         let reference = item(id: 4, boxes: [(3, BoundingBox(x: 0, y: 0, width: 50, height: 50)), (1, BoundingBox(x: 50, y: 50, width: 25, height: 25)),
@@ -183,9 +202,10 @@ final class GenerationStagesTests: XCTestCase {
         var generated = item(id: GeneratedIds.image(reference: 7, variant: 0), boxes: [])
         generated.reference = ReferenceSnapshot(item(id: 7, boxes: [(1, BoundingBox(x: 1, y: 1, width: 5, height: 5))]))
         var problems: [String] = []
+        var renames: [LoadIssue] = []
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("refs-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
-        let written = try WriteStage(config: config).writeReferences(of: [generated], root: root, context: context("write"), problems: &problems)
+        let written = try WriteStage(config: config).writeReferences(of: [generated], root: root, context: context("write"), problems: &problems, renames: &renames)
         XCTAssertTrue(written.isEmpty)
         XCTAssertEqual(problems.count, 1)
         XCTAssertTrue(problems[0].contains("/nonexistent/7.jpg") && problems[0].contains("image 7"), problems[0])

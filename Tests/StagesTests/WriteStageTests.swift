@@ -71,6 +71,28 @@ final class WriteStageTests: XCTestCase {
         }
     }
 
+    /// Issue 19 item 13: the write stage's `segmentation` key (default `box`), strictly decoded and in the plan.
+    func testSegmentationKeyDefaultsToTheBoxPolygon() throws {
+        let out = temp.appendingPathComponent("seg")
+        let stage = WriteStage(config: WriteConfig())
+        let result = try stage.process(UnitOutput(items: [item(1, demoImage, width: 128, height: 128)]), context: context(out))
+        _ = try stage.finalize([result], reference: [], context: context(out))
+        for file in ["annotations/instances_write.json", "annotations/shards/shard-00004.json"] {
+            let text = try String(contentsOf: out.appendingPathComponent(file), encoding: .utf8)
+            XCTAssertTrue(text.contains(#""segmentation": [[1, 1, 6, 1, 6, 5, 1, 5]]"#), text)
+        }
+        let base = "source:\n  format: coco\n  instances: i.json\n  images: im\nstages:\n  - kind: write\n"
+        func parse(_ text: String) throws -> PipelineFile { try PipelineFile.parse(text, file: "/tmp/p.yaml", defaultName: "p", catalog: .builtIn) }
+        XCTAssertEqual((try parse(base).stages[0].config as? WriteConfig)?.segmentation, .box)
+        XCTAssertEqual((try parse(base + "    segmentation: none\n").stages[0].config as? WriteConfig)?.segmentation, .omit)
+        XCTAssertEqual((try parse(base + "    segmentation: empty\n").stages[0].config as? WriteConfig)?.segmentation, .empty)
+        XCTAssertThrowsError(try parse(base + "    segmentation: mask\n")) { error in
+            XCTAssertTrue("\(error)".contains("segmentation is box") && "\(error)".contains("\"mask\""), "\(error)")
+        }
+        let plan = String(decoding: try ResolvedPlan(try parse(base)).canonicalJSON(), as: UTF8.self)
+        XCTAssertTrue(plan.contains(#""segmentation" : "box""#), plan)
+    }
+
     func testDuplicateIdsInTheOutputAreAnError() throws {
         let stage = WriteStage(config: WriteConfig())
         let out = temp.appendingPathComponent("dup")
@@ -91,6 +113,113 @@ final class WriteStageTests: XCTestCase {
         let back = try VOCReader.load(devkit: out.appendingPathComponent("VOCdevkit"), splits: ["VOCDE/trainval"], classes: ["square"])
         XCTAssertEqual(back.images.map(\.fileName), ["VOCDE/JPEGImages/img1.jpg"])
         XCTAssertEqual(back.annotations.map(\.bbox), [BoundingBox(x: 1, y: 1, width: 5, height: 4)])
+    }
+
+    /// Issue 19 item 12: what VOC tools look for beside the annotations: `train`, `val` and `trainval` lists (all
+    /// images are training data) and datumaro's / CVAT's `labelmap.txt`.
+    func testVOCOutputWritesImageSetsAndLabelMap() throws {
+        var config = WriteConfig()
+        config.format = .voc
+        let stage = WriteStage(config: config)
+        let out = temp.appendingPathComponent("voc")
+        let meta = DatasetMeta(name: "ref", categories: [Category(id: 7, name: "ring"), Category(id: 3, name: "square")])
+        let context = StageContext(runSeed: 0, stageId: "write", meta: meta, unitIndex: 0, outputDirectory: out)
+        var second = item(2, demoImage, width: 128, height: 128)
+        second.image.fileName = "000000000002.jpg"
+        let result = try stage.process(UnitOutput(items: [item(1, demoImage, width: 128, height: 128), second]), context: context)
+        _ = try stage.finalize([result], reference: [], context: context)
+        let year = out.appendingPathComponent("VOCdevkit/VOC2007")
+        func text(_ path: String) throws -> String { try String(contentsOf: year.appendingPathComponent(path), encoding: .utf8) }
+        XCTAssertEqual(try text("ImageSets/Main/train.txt"), "img1\n000000000002\n")
+        XCTAssertEqual(try text("ImageSets/Main/trainval.txt"), "img1\n000000000002\n")
+        XCTAssertEqual(try text("ImageSets/Main/val.txt"), "")
+        XCTAssertEqual(try text("labelmap.txt"), "# label:color_rgb:parts:actions\nbackground:0,0,0::\nsquare:128,0,0::\nring:0,128,0::\n")
+        let files = try FileManager.default.contentsOfDirectory(atPath: year.appendingPathComponent("ImageSets/Main").path).sorted()
+        XCTAssertEqual(files, ["train.txt", "trainval.txt", "val.txt"])
+    }
+
+    func testLabelMapUsesVOCColoursAndRefusesNamesItCannotHold() throws {
+        let voc = VOCReader.defaultClasses.enumerated().map { Category(id: $0.offset + 1, name: $0.element) }
+        let lines = try VOCWriter.labelMap(categories: voc).split(separator: "\n")
+        XCTAssertEqual(lines.count, 22)
+        XCTAssertEqual(lines[1], "background:0,0,0::")
+        XCTAssertEqual(lines[1 + 1], "aeroplane:128,0,0::")
+        XCTAssertEqual(lines[1 + 15], "person:192,128,128::")
+        XCTAssertEqual(lines[1 + 20], "tvmonitor:0,64,128::")
+        for bad in ["a:b", "", " x", "#x", "a\nb"] {
+            XCTAssertThrowsError(try VOCWriter.labelMap(categories: [Category(id: 4, name: bad)])) { error in
+                XCTAssertTrue("\(error)".contains("category id 4"), "\(error)")
+            }
+        }
+        XCTAssertEqual(try VOCWriter.labelMap(categories: [Category(id: 1, name: "background")]), "# label:color_rgb:parts:actions\nbackground:0,0,0::\n")
+    }
+
+    /// torchvision's VOCDetection accepts only the year folders VOC2007 ... VOC2012.
+    func testShippedVOCPipelinesUseAYearFolderTorchvisionAccepts() throws {
+        for name in ["demo", "voc-de", "demo-filter"] {
+            let text = try String(contentsOf: root.appendingPathComponent("pipelines/\(name).yaml"), encoding: .utf8)
+            let file = try PipelineFile.parse(text, file: root.appendingPathComponent("pipelines/\(name).yaml").path, defaultName: name, catalog: .builtIn)
+            let folders = file.stages.compactMap { ($0.config as? WriteConfig).flatMap { $0.format == .voc ? $0.vocFolder : nil } }
+            XCTAssertFalse(folders.isEmpty, name)
+            for folder in folders { XCTAssertTrue((2007...2012).map { "VOC\($0)" }.contains(folder), "\(name): \(folder)") }
+        }
+    }
+
+    /// Issue 19 item 2: the write stage's own checks before a run (the CLI side is in WriterChecksTests).
+    func testCheckBeforeRunRefusesWhatVOCCannotHold() throws {
+        var config = WriteConfig()
+        config.format = .voc
+        let stage = WriteStage(config: config)
+        func check(_ names: [String], categories: [Category]) throws -> [String] {
+            let items = names.enumerated().map { k, name -> DatasetItem in
+                var i = item(k + 1, demoImage, width: 128, height: 128)
+                i.image.fileName = name
+                return i
+            }
+            let meta = DatasetMeta(name: "ref", categories: categories)
+            return try stage.checkBeforeRun(SourceOutput(meta: meta, items: items),
+                                            context: StageContext(runSeed: 0, stageId: "voc", meta: meta, unitIndex: 0, outputDirectory: nil))
+        }
+        let square = [Category(id: 3, name: "square")]
+        XCTAssertEqual(try check(["a.jpg", "b.jpg"], categories: square), [])
+        XCTAssertEqual(try check(["a b.jpg", "b.jpg"], categories: square).count, 1, "a note: one name written under its id")
+        XCTAssertThrowsError(try check(["2.jpg", "x y.jpg"], categories: square)) { error in
+            XCTAssertTrue("\(error)".contains("image 1 (2.jpg) and image 2 (x y.jpg) would both be written as 2.jpg"), "\(error)")
+        }
+        XCTAssertThrowsError(try check(["a.jpg"], categories: [Category(id: 9, name: "a:b")])) { error in
+            XCTAssertTrue("\(error)".contains("category id 9") && "\(error)".contains("':'"), "\(error)")
+        }
+        XCTAssertThrowsError(try check(["a.jpg"], categories: [Category(id: 1, name: "cat"), Category(id: 2, name: "cat")])) { error in
+            XCTAssertTrue("\(error)".contains("categories 1 and 2 are both named \"cat\""), "\(error)")
+        }
+        XCTAssertNoThrow(try WriteStage(config: WriteConfig()).checkBeforeRun(
+            SourceOutput(meta: DatasetMeta(name: "r", categories: [Category(id: 1, name: "a:b")]), items: []),
+            context: context(nil)), "COCO names classes by id")
+    }
+
+    /// Issue 19 item 16: `format: yolo`, the ultralytics layout.
+    func testYOLOOutputWritesImagesLabelsAndDataYAML() throws {
+        var config = WriteConfig()
+        config.format = .yolo
+        let stage = WriteStage(config: config)
+        let out = temp.appendingPathComponent("yolo")
+        var crowd = item(2, demoImage, width: 128, height: 128)
+        crowd.annotations[0].isCrowd = true
+        let result = try stage.process(UnitOutput(items: [item(1, demoImage, width: 128, height: 128), crowd]), context: context(out))
+        XCTAssertEqual(result.counters["boxes-written"], 1)
+        XCTAssertEqual(result.counters["boxes-not-written-crowd"], 1)
+        let summary = try stage.finalize([result], reference: [UnitOutput(items: [item(1, demoImage, width: 128, height: 128)])], context: context(out))
+        XCTAssertEqual(summary.images, 2)
+        XCTAssertEqual(FileManager.default.contents(atPath: out.appendingPathComponent("images/img1.jpg").path), FileManager.default.contents(atPath: demoImage))
+        XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("labels/img1.txt"), encoding: .utf8), "0 0.027344 0.023438 0.039062 0.031250\n")
+        XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("labels/img2.txt"), encoding: .utf8), "")
+        let yaml = try String(contentsOf: out.appendingPathComponent("data.yaml"), encoding: .utf8)
+        XCTAssertTrue(yaml.contains("\ntrain: images\nval: images\nnames:\n  0: \"square\"\n") && !yaml.contains("path:"), yaml)
+        for file in ["stats.md", "stats.json", "stats.csv", "stats.svg"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), file)
+        }
+        XCTAssertEqual((try PipelineFile.parse("source:\n  format: coco\n  instances: i.json\n  images: im\nstages:\n  - kind: write\n    format: yolo\n",
+                                               file: "/tmp/p.yaml", defaultName: "p", catalog: .builtIn).stages[0].config as? WriteConfig)?.format, .yolo)
     }
 
     func testUnwritableOutputStopsWithAClearMessage() throws {

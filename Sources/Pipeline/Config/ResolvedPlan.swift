@@ -78,6 +78,19 @@ public struct ResolvedPlan: Encodable, Sendable {
         return stage
     }
 
+    /// Every sink's `checkBeforeRun` on the loaded source, in plan order (`validate`, and a run before its
+    /// source is committed). Returns the sinks' notes, each prefixed with the stage id.
+    public func checkSinks(_ source: SourceOutput, outputDirectory: (String) -> URL? = { _ in nil }) throws -> [String] {
+        var notes: [String] = []
+        for stage in stages where stage.stageKind.isSink {
+            guard let sink = try stage.stageKind.make(stage.config) as? any SinkStage else { continue }
+            let context = StageContext(runSeed: seed, stageId: stage.id, meta: source.meta, unitIndex: 0,
+                                       outputDirectory: outputDirectory(stage.id))
+            notes += try sink.checkBeforeRun(source, context: context).map { "stage `\(stage.id)`: \($0)" }
+        }
+        return notes
+    }
+
     /// Canonical JSON (sorted keys): stored in the run directory and hashed.
     public func canonicalJSON() throws -> [UInt8] {
         let encoder = JSONEncoder()

@@ -68,6 +68,15 @@ public protocol Stage: AnyObject, Sendable {
 /// output in unit order and writes what spans them (the merged annotation file, statistics).
 public protocol SinkStage: Stage {
     func finalize(_ units: [UnitOutput], reference: [UnitOutput], context: StageContext) throws -> SinkSummary
+    /// Checks the loaded source for what this sink would refuse later (two images under one output name, class
+    /// names the format cannot hold), so `validate` and the start of a run stop at once instead of after every
+    /// unit has run. Throws `StageError` naming the records and the fix; returns notes for the user (what will
+    /// be written differently), one line each.
+    func checkBeforeRun(_ source: SourceOutput, context: StageContext) throws -> [String]
+}
+
+extension SinkStage {
+    public func checkBeforeRun(_ source: SourceOutput, context: StageContext) throws -> [String] { [] }
 }
 
 /// What a sink reports at the end of a run.

@@ -334,6 +334,8 @@ public final class PipelineRun: @unchecked Sendable {
                                                           unitIndex: 0, outputDirectory: nil, computeThreads: options.threadsPerUnit,
                                                           workDirectory: directory.work(of: ResolvedPlan.sourceId), resources: options.resources,
                                                           isCancelled: options.isCancelled))
+        // What a writer would refuse after every unit has run is refused now, before anything is committed.
+        for note in try plan.checkSinks(source, outputDirectory: { self.directory.output(of: $0) }) { logger.notice("\(note)") }
         let size = plan.batchSize
         let batches = stride(from: 0, to: source.items.count, by: size).map { Array(source.items[$0..<min($0 + size, source.items.count)]) }
         for (index, batch) in batches.enumerated() {
