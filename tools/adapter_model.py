@@ -148,7 +148,10 @@ class DetectionAdapter(nn.Module):
         boxes[:, 0::2] = boxes[:, 0::2].clamp(0, width)
         boxes[:, 1::2] = boxes[:, 1::2].clamp(0, height)
         order = torch.argsort(-cand["scores"], stable=True)
-        kept = nms_classwise(boxes[order], cand["labels"][order], c["nms_iou"])
+        labels = cand["labels"][order]
+        if c.get("nms", "classwise") == "agnostic":  # overlapping boxes of different classes are reduced to one
+            labels = torch.zeros_like(labels)
+        kept = nms_classwise(boxes[order], labels, c["nms_iou"])
         kept = order[kept][: c["max_detections"]]
         return {"boxes": boxes[kept], "scores": cand["scores"][kept], "labels": cand["labels"][kept], "kept": kept,
                 "candidates": cand, "clipped": boxes}

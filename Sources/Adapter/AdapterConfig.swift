@@ -34,6 +34,9 @@ public struct AdapterConfig: Sendable, Equatable {
     public var scoreThreshold: Float
     public var preNMSTopK: Int
     public var nmsIoU: Float
+    /// Whether overlapping boxes of different classes are reduced to one (`agnostic`) or kept (`classwise`).
+    public var nms: NMSMode
+    public enum NMSMode: String, Sendable, CaseIterable { case classwise, agnostic }
     public var maxDetections: Int
     /// The label threshold measured for this adapter on generated images (`tools/calibrate_adapter.py`), nil when
     /// it was never calibrated. `score_threshold` stays the decoder's low cut.
@@ -102,6 +105,11 @@ public struct AdapterConfig: Sendable, Equatable {
         scoreThreshold = try config.float("score_threshold", default: 0.05)
         preNMSTopK = try config.int("pre_nms_top_k", default: 1000)
         nmsIoU = try config.float("nms_iou", default: 0.6)
+        let mode = try config.string("nms", default: "classwise")
+        guard let nms = NMSMode(rawValue: mode) else {
+            throw fail("nms", "unsupported NMS mode \"\(mode)\"", "supported: \(NMSMode.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        self.nms = nms
         maxDetections = try config.int("max_detections", default: 100)
         if let c = config["calibration"], !c.isNull {
             guard let threshold = c["threshold"]?.doubleValue, (0...1).contains(threshold),

@@ -48,7 +48,7 @@ struct FCOSDecoder: Sendable {
             candidates[a].score != candidates[b].score ? candidates[a].score > candidates[b].score : a < b
         }
         let survivors = ClasswiseNMS.keep(boxes: order.map { clipped[$0] }, classes: order.map { candidates[$0].classIndex },
-                                          iouThreshold: config.nmsIoU)
+                                          iouThreshold: config.nmsIoU, acrossClasses: config.nms == .agnostic)
         let kept = survivors.prefix(config.maxDetections).map { order[$0] }
         let detections = kept.map { i in
             let b = clipped[i], c = candidates[i]

@@ -46,4 +46,21 @@ final class AdapterConfigTests: XCTestCase {
             }
         }
     }
+
+    func testNMSModeAndCalibration() throws {
+        XCTAssertEqual(try config([:]).nms, .classwise)
+        XCTAssertEqual(try config(["nms": .string("agnostic")]).nms, .agnostic)
+        XCTAssertThrowsError(try config(["nms": .string("soft")])) { XCTAssertTrue("\($0)".contains("classwise, agnostic"), "\($0)") }
+        XCTAssertNil(try config([:]).calibration)
+        let calibrated = try config(["calibration": .object(["threshold": .double(0.61), "precision": .double(0.63), "recall": .double(0.28)])])
+        XCTAssertEqual(calibrated.calibration?.threshold, 0.61)
+        XCTAssertEqual(calibrated.calibration?.labelMode, "taps")
+        XCTAssertThrowsError(try config(["calibration": .object(["threshold": .double(1.5), "precision": .double(0), "recall": .double(0)])]))
+    }
+
+    func testAgnosticNMSReducesOverlappingBoxesOfDifferentClassesToOne() {
+        let boxes: [(x0: Float, y0: Float, x1: Float, y1: Float)] = [(0, 0, 10, 10), (1, 1, 10, 10), (20, 20, 30, 30)]
+        XCTAssertEqual(ClasswiseNMS.keep(boxes: boxes, classes: [0, 1, 1], iouThreshold: 0.6), [0, 1, 2])
+        XCTAssertEqual(ClasswiseNMS.keep(boxes: boxes, classes: [0, 1, 1], iouThreshold: 0.6, acrossClasses: true), [0, 2])
+    }
 }
