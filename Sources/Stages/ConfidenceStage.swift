@@ -21,6 +21,8 @@ public struct ConfidenceConfig: StageConfig, Equatable {
 
     /// `threshold: adapter` before linking resolves it.
     var wantsAdapterThreshold = false
+    /// `threshold: adapter` whose adapter folder does not exist (yet): refused before a run, as a missing dependency.
+    var missingAdapter: String?
 
     public init() {}
 
@@ -43,13 +45,17 @@ public struct ConfidenceConfig: StageConfig, Equatable {
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(threshold, forKey: .threshold)
+        if wantsAdapterThreshold && calibratedBy == nil {
+            try c.encode("adapter", forKey: .threshold)
+        } else {
+            try c.encode(threshold, forKey: .threshold)
+        }
         try c.encode(dropEmpty, forKey: .dropEmpty)
         try c.encodeIfPresent(calibratedBy, forKey: .calibratedBy)
     }
 
     /// The adapter folder whose calibration set the threshold: its config is part of the run's fingerprint.
-    public var dependencies: [String] { calibratedBy.map { [$0.adapter] } ?? [] }
+    public var dependencies: [String] { calibratedBy.map { [$0.adapter] } ?? missingAdapter.map { [$0] } ?? [] }
 
     struct LinkError: Error, CustomStringConvertible { var description: String }
 
@@ -64,6 +70,11 @@ public struct ConfidenceConfig: StageConfig, Equatable {
         let model = (earlier.last { $0.config is GenerateConfig }?.config as? GenerateConfig)?.model
         guard let folder = labelConfig.adapter ?? model.map({ $0 + "/adapter" }) else {
             throw LinkError(description: "`threshold: adapter`: label stage `\(label.id)` names no adapter and no generate stage precedes it")
+        }
+        guard FileManager.default.fileExists(atPath: folder) else {
+            var copy = self
+            copy.missingAdapter = folder
+            return copy
         }
         let adapter: AdapterConfig
         do {
