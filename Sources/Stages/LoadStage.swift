@@ -3,7 +3,7 @@ import Datasets
 import Pipeline
 
 /// Where a pipeline's reference images come from.
-public struct SourceConfig: StageConfig, Equatable {
+public struct SourceConfig: ShardableSourceConfig, Equatable {
     public enum Format: String, ConfigEnum { case coco, voc }
 
     public var format: Format
@@ -24,6 +24,12 @@ public struct SourceConfig: StageConfig, Equatable {
     public var shard: String?
 
     enum CodingKeys: String, CodingKey { case format, name, instances, captions, images, devkit, splits, classes, limit, shard }
+
+    public func sharded(_ shard: ShardSpec) -> SourceConfig {
+        var copy = self
+        copy.shard = shard.description
+        return copy
+    }
 
     /// The parsed `shard` (index, count), nil when not set.
     public var shardParts: (index: Int, count: Int)? {
@@ -141,10 +147,11 @@ public final class LoadStage: SourceStage {
             imageRoot = config.devkit!
         }
         var images = dataset.images
+        // limit first, then the shard: a limited pipeline's shards together are its unsharded run.
+        if let limit = config.limit, images.count > limit { images = Array(images.prefix(limit)) }
         if let (index, count) = config.shardParts {
             images = images.enumerated().filter { $0.offset % count == index }.map(\.element)
         }
-        if let limit = config.limit, images.count > limit { images = Array(images.prefix(limit)) }
         let boxes = dataset.annotationsByImage()
         let captions = dataset.captionsByImage()
         var items: [DatasetItem] = []

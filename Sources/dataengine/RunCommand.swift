@@ -13,9 +13,15 @@ struct RunCommand: ParsableCommand {
             Interrupt with Ctrl-C (or lose power): `dataengine resume RUNDIR` finishes the run, and the \
             result is byte-for-byte what an uninterrupted run writes, for any --workers.
 
-            Example:
+            On a cluster, each task runs one shard (the source items whose position is i modulo n) into \
+            RUNROOT/shard-0000i-of-0000n; a task that finds its shard's run directory resumes it, and a \
+            finished shard prints its summary and exits 0 (docs/generation.md).
+
+            Examples:
               dataengine run pipelines/demo-filter.yaml --run-dir runs/demo-filter \\
                 --workers 2
+              dataengine run pipelines/coco-de.yaml --shard auto --shard-count 100 \\
+                --run-root /shared/coco-de       # a Slurm array task or an Indexed Job pod
             """)
 
     @Argument(help: "The pipeline file (YAML). See pipelines/README.md.")
@@ -27,23 +33,58 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Units of work run at once (default: the number of cores).")
     var workers: Int?
 
+    @Option(help: "Run one shard: i/n, or auto (the index from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX). Overrides the file's source.shard.")
+    var shard: String?
+
+    @Option(help: "The number of shards for --shard auto (default: DATAENGINE_SHARD_COUNT).")
+    var shardCount: Int?
+
+    @Option(help: "With --shard: the folder holding every shard's run directory (shard-00003-of-00010) and shards.json.")
+    var runRoot: String?
+
     var workerCount: Int { workers ?? ProcessInfo.processInfo.activeProcessorCount }
 
     func validate() throws {
         guard workerCount >= 1 else { throw ValidationError("--workers must be at least 1") }
+        if runRoot != nil && shard == nil { throw ValidationError("--run-root goes with --shard (auto or i/n)") }
+        if runRoot != nil && runDir != nil { throw ValidationError("give --run-root (one folder per shard under it) or --run-dir, not both") }
+        if shardCount != nil && shard != "auto" { throw ValidationError("--shard-count goes with --shard auto") }
+    }
+
+    /// The shard this task runs, from --shard and the environment.
+    func shardSpec() throws -> ShardSpec? {
+        guard let shard else { return nil }
+        return shard == "auto" ? try ShardSpec.fromEnvironment(count: shardCount) : try ShardSpec(parsing: shard)
     }
 
     func run() throws {
         let resources = RunResources()
-        let dir = URL(fileURLWithPath: runDir ?? Self.freeRunDirectory(for: pipeline))
+        let shard = try shardSpec()
+        var dir = URL(fileURLWithPath: runDir ?? Self.freeRunDirectory(for: pipeline))
+        if let runRoot, let shard {
+            let root = URL(fileURLWithPath: runRoot)
+            try ShardRoot(count: shard.count, plan: ResolvedPlan(PipelineFile.load(path: pipeline, catalog: .builtIn))).register(at: root)
+            dir = root.appendingPathComponent(shard.directoryName)
+        }
         let watcher = InterruptWatcher()
         FileHandle.standardError.write(Data("run directory: \(dir.path)\n".utf8))
         let logger = FileLogHandler.logger(label: "dataengine", path: dir.appendingPathComponent("log.txt").path)
-        let report = try PipelineRun.start(pipelinePath: pipeline, catalog: .builtIn, runDirectory: dir, logger: logger,
-                                           options: .init(workers: workerCount, progress: Self.progressReporter(resources),
-                                                          resources: resources, isCancelled: { watcher.isInterrupted }))
+        let options = PipelineRun.Options(workers: workerCount, progress: Self.progressReporter(resources), resources: resources,
+                                          isCancelled: { watcher.isInterrupted })
+        let report: RunReport
+        if runRoot != nil, RunDirectory(dir).exists {
+            // A requeued task or a replaced pod: continue its shard (a finished one returns its report at once).
+            report = try PipelineRun.resume(runDirectory: dir, catalog: .builtIn, logger: logger, options: options)
+        } else {
+            report = try PipelineRun.start(pipelinePath: pipeline, catalog: .builtIn, shard: shard, runDirectory: dir, logger: logger, options: options)
+        }
         print(report.summary(), terminator: "")
         if let timings = resources.timings.summary() { print(timings) }
+        if let shard, let reason = report.nothingWritten {
+            // One shard may hold nothing that survives; merge checks the total.
+            FileHandle.standardError.write(Data("warning: shard \(shard): \(reason)\n".utf8))
+            return
+        }
         try RunCommand.refuseEmpty(report)
     }
 
@@ -90,6 +131,15 @@ struct ResumeCommand: ParsableCommand {
 
     @Option(help: "Units of work run at once (default: the number of cores). Does not change the result.")
     var workers: Int?
+
+    @Option(help: "Run one shard: i/n, or auto (the index from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX). Overrides the file's source.shard.")
+    var shard: String?
+
+    @Option(help: "The number of shards for --shard auto (default: DATAENGINE_SHARD_COUNT).")
+    var shardCount: Int?
+
+    @Option(help: "With --shard: the folder holding every shard's run directory (shard-00003-of-00010) and shards.json.")
+    var runRoot: String?
 
     var workerCount: Int { workers ?? ProcessInfo.processInfo.activeProcessorCount }
 

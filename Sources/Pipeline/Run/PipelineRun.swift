@@ -59,9 +59,12 @@ public final class PipelineRun: @unchecked Sendable {
     // MARK: Starting and resuming
 
     /// Starts a new run of the pipeline file in `runDirectory` (which must not hold a run yet).
-    public static func start(pipelinePath: String, catalog: StageCatalog, runDirectory: URL, logger: Logger, options: Options) throws -> RunReport {
+    /// `shard` overrides the pipeline file's `source.shard`; it is recorded, so `resume` needs no flag.
+    public static func start(pipelinePath: String, catalog: StageCatalog, shard: ShardSpec? = nil, runDirectory: URL, logger: Logger,
+                             options: Options) throws -> RunReport {
         let file = try PipelineFile.load(path: pipelinePath, catalog: catalog)
-        let plan = ResolvedPlan(file)
+        var plan = ResolvedPlan(file)
+        if let shard { plan = try plan.sharded(shard) }
         try plan.checkDependenciesExist(file: pipelinePath)
         let directory = RunDirectory(runDirectory)
         if directory.exists, FileManager.default.fileExists(atPath: directory.reportJSON.path),
@@ -79,7 +82,7 @@ public final class PipelineRun: @unchecked Sendable {
         let text = try String(contentsOfFile: pipelinePath, encoding: .utf8)
         // origin.json first: a run killed before plan.json is resumed from the pipeline file it names.
         let absolute = pipelinePath.hasPrefix("/") ? pipelinePath : FileManager.default.currentDirectoryPath + "/" + pipelinePath
-        let origin = RunOrigin(pipelinePath: URL(fileURLWithPath: absolute).standardized.path)
+        let origin = RunOrigin(pipelinePath: URL(fileURLWithPath: absolute).standardized.path, shard: shard)
         try AtomicFile.write(try encodeJSON(origin), to: directory.originFile)
         try AtomicFile.write(text, to: directory.pipelineCopy)
         try AtomicFile.write(try encodeJSON(Fingerprint.compute(plan: plan)), to: directory.fingerprintFile)
@@ -97,7 +100,8 @@ public final class PipelineRun: @unchecked Sendable {
             if let origin = try? decodeJSON(RunOrigin.self, from: directory.originFile),
                FileManager.default.fileExists(atPath: origin.pipelinePath) {
                 logger.info("\(directory.path) was interrupted before it started; starting it from \(origin.pipelinePath)")
-                return try start(pipelinePath: origin.pipelinePath, catalog: catalog, runDirectory: runDirectory, logger: logger, options: options)
+                return try start(pipelinePath: origin.pipelinePath, catalog: catalog, shard: origin.shard, runDirectory: runDirectory,
+                                 logger: logger, options: options)
             }
             throw PipelineError(message: "\(directory.path) is not a run directory (no plan.json)",
                                 hint: "start a run with `dataengine run PIPELINE.yaml --run-dir \(directory.path)`")
@@ -109,7 +113,8 @@ public final class PipelineRun: @unchecked Sendable {
         let text = try String(contentsOfFile: originalExists ? origin.pipelinePath : directory.pipelineCopy.path, encoding: .utf8)
         let defaultName = URL(fileURLWithPath: origin.pipelinePath).deletingPathExtension().lastPathComponent
         let file = try PipelineFile.parse(text, file: origin.pipelinePath, defaultName: defaultName, catalog: catalog)
-        let plan = ResolvedPlan(file)
+        var plan = ResolvedPlan(file)
+        if let shard = origin.shard { plan = try plan.sharded(shard) }
         let stored = try decodeJSON(Fingerprint.self, from: directory.fingerprintFile)
         let current = try Fingerprint.compute(plan: plan)
         let changes = current.differences(from: stored)
@@ -457,6 +462,8 @@ public final class PipelineRun: @unchecked Sendable {
 /// Where a run's pipeline file came from, so `resume` can notice edits to it.
 struct RunOrigin: Codable {
     var pipelinePath: String
+    /// The shard given on the command line (`--shard`), which overrides the file's.
+    var shard: ShardSpec?
 }
 
 func encodeJSON<T: Encodable>(_ value: T) throws -> [UInt8] {
