@@ -23,16 +23,17 @@ public enum JSONValue: Sendable, Equatable, Decodable, CustomStringConvertible {
     }
 
     /// Parses JSON text strictly (Foundation's `JSONDecoder`: invalid UTF-8 and excessive nesting are errors,
-    /// not crashes); with `allowingJSON5`, text the strict parse refuses is parsed again as JSON5 (which has
-    /// `Infinity` and `NaN`) before giving up. The failure carries the strict parse's reason.
-    public static func parse(_ data: Data, allowingJSON5: Bool = false) -> Result<JSONValue, ParseFailure> {
+    /// not crashes). With `allowingPythonNonFinite`, the bare `Infinity`, `-Infinity` and `NaN` that Python's `json`
+    /// writes are read as those numbers. (Foundation's JSON5 mode would read them too, but it traps on invalid
+    /// UTF-8, which the fuzzer found; so the tokens are rewritten and the strict parser is used.) The failure
+    /// carries the strict parse's reason.
+    public static func parse(_ data: Data, allowingPythonNonFinite: Bool = false) -> Result<JSONValue, ParseFailure> {
         do {
             return .success(try JSONDecoder().decode(JSONValue.self, from: data))
         } catch {
-            if allowingJSON5 {
-                let lenient = JSONDecoder()
-                lenient.allowsJSON5 = true
-                if let value = try? lenient.decode(JSONValue.self, from: data) { return .success(value) }
+            if allowingPythonNonFinite, let rewritten = quotingNonFiniteTokens([UInt8](data)),
+               let value = try? JSONDecoder().decode(JSONValue.self, from: Data(rewritten)) {
+                return .success(value.restoringNonFinite())
             }
             var reason = "\(error)"
             if case DecodingError.dataCorrupted(let context) = error {
@@ -40,6 +41,56 @@ public enum JSONValue: Sendable, Equatable, Decodable, CustomStringConvertible {
                 if let underlying = context.underlyingError { reason += " (\(underlying))" }
             }
             return .failure(ParseFailure(reason: reason))
+        }
+    }
+
+    /// A marker no real JSON string holds unescaped: U+0001 before the token's text.
+    private static let nonFiniteMarker = "\u{1}"
+    private static let nonFiniteTokens: [(text: [UInt8], value: Double)] = [
+        (Array("-Infinity".utf8), -.infinity), (Array("Infinity".utf8), .infinity), (Array("NaN".utf8), .nan),
+    ]
+
+    /// The text with each bare non-finite token outside strings replaced by a marked string
+    /// (`-Infinity` -> `"\u0001-Infinity"`), nil when there is none.
+    static func quotingNonFiniteTokens(_ bytes: [UInt8]) -> [UInt8]? {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 32)
+        var inString = false, escaped = false, replaced = false
+        var i = 0
+        func isWordByte(_ b: UInt8) -> Bool { (b >= 0x30 && b <= 0x39) || (b | 0x20 >= 0x61 && b | 0x20 <= 0x7A) || b == 0x5F }
+        while i < bytes.count {
+            let b = bytes[i]
+            if inString {
+                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
+                out.append(b)
+                i += 1
+                continue
+            }
+            if b == UInt8(ascii: "\"") { inString = true; out.append(b); i += 1; continue }
+            if let token = nonFiniteTokens.first(where: { t in
+                i + t.text.count <= bytes.count && Array(bytes[i..<(i + t.text.count)]) == t.text
+                    && (i + t.text.count == bytes.count || !isWordByte(bytes[i + t.text.count])) && (i == 0 || !isWordByte(bytes[i - 1]))
+            }) {
+                out += Array("\"\\u0001".utf8) + token.text + [UInt8(ascii: "\"")]
+                i += token.text.count
+                replaced = true
+                continue
+            }
+            out.append(b)
+            i += 1
+        }
+        return replaced ? out : nil
+    }
+
+    /// The value with the marked strings of `quotingNonFiniteTokens` turned back into numbers.
+    func restoringNonFinite() -> JSONValue {
+        switch self {
+        case .string(let s) where s.hasPrefix(Self.nonFiniteMarker):
+            let text = Array(s.dropFirst().utf8)
+            return Self.nonFiniteTokens.first { $0.text == text }.map { .double($0.value) } ?? self
+        case .array(let a): return .array(a.map { $0.restoringNonFinite() })
+        case .object(let o): return .object(o.mapValues { $0.restoringNonFinite() })
+        default: return self
         }
     }
 

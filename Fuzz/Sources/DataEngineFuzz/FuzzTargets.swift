@@ -59,7 +59,7 @@ enum FuzzTarget: String, CaseIterable {
             _ = try? JPEG.readHeader(bytes)
             _ = try? JPEG.decode(bytes)
         case .modelConfig:
-            guard case .success(let value) = JSONValue.parse(Data(bytes), allowingJSON5: true), let object = value.objectValue else { return }
+            guard case .success(let value) = JSONValue.parse(Data(bytes), allowingPythonNonFinite: true), let object = value.objectValue else { return }
             let config = ComponentConfig(file: "config.json", values: object)
             _ = try? UNet2DConditionModelConfig(config)
             _ = try? AutoencoderKLConfig(config)

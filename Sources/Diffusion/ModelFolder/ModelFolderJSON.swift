@@ -4,10 +4,10 @@ import Support
 extension JSONValue {
     /// Parses JSON text; the error is `ModelLoadError` naming `file`. diffusers writes configs with Python's
     /// `json`, which spells infinities `-Infinity` (every DPMSolverMultistepScheduler config it saves holds
-    /// `"lambda_min_clipped": -Infinity`); when the strict parse fails the text is parsed again as JSON5, which
-    /// has `Infinity` and `NaN`, and the strict parse's error is reported if that fails too.
+    /// `"lambda_min_clipped": -Infinity`); those bare `Infinity` / `-Infinity` / `NaN` tokens are read as numbers,
+    /// and the strict parse's error is reported when the text is not JSON even so.
     public static func parse(_ data: Data, file: String) throws -> JSONValue {
-        switch parse(data, allowingJSON5: true) {
+        switch parse(data, allowingPythonNonFinite: true) {
         case .success(let value): return value
         case .failure(let failure):
             throw ModelLoadError(file: file, message: "not valid JSON: \(failure.reason)",
