@@ -63,10 +63,9 @@ public struct ConfidenceConfig: StageConfig, Equatable {
     /// before it; its `adapter`, else the last generate stage's model's `adapter/`).
     public func linking(earlier: [(id: String, config: any StageConfig)]) throws -> ConfidenceConfig {
         guard wantsAdapterThreshold else { return self }
-        guard let label = earlier.last(where: { $0.config is LabelConfig }) else {
+        guard let label = earlier.last(where: { $0.config is LabelConfig }), let labelConfig = label.config as? LabelConfig else {
             throw LinkError(description: "`threshold: adapter` needs a label stage before it (whose adapter was calibrated)")
         }
-        let labelConfig = label.config as! LabelConfig
         let model = (earlier.last { $0.config is GenerateConfig }?.config as? GenerateConfig)?.model
         guard let folder = labelConfig.adapter ?? model.map({ $0 + "/adapter" }) else {
             throw LinkError(description: "`threshold: adapter`: label stage `\(label.id)` names no adapter and no generate stage precedes it")

@@ -132,15 +132,6 @@ struct ResumeCommand: ParsableCommand {
     @Option(help: "Units of work run at once (default: the number of cores). Does not change the result.")
     var workers: Int?
 
-    @Option(help: "Run one shard: i/n, or auto (the index from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX). Overrides the file's source.shard.")
-    var shard: String?
-
-    @Option(help: "The number of shards for --shard auto (default: DATAENGINE_SHARD_COUNT).")
-    var shardCount: Int?
-
-    @Option(help: "With --shard: the folder holding every shard's run directory (shard-00003-of-00010) and shards.json.")
-    var runRoot: String?
-
     var workerCount: Int { workers ?? ProcessInfo.processInfo.activeProcessorCount }
 
     func run() throws {

@@ -74,6 +74,9 @@ final class RunLifecycleTests: XCTestCase {
             XCTAssertEqual(try Data(contentsOf: report), before, "\(arguments) rewrote the report")
             XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: report.path)[.modificationDate] as? Date, modified)
         }
+        // Sharding belongs to `run`: resume takes its shard from the run directory and has no such option.
+        let shardOption = try CLIHarness.run(["resume", dir.path, "--shard", "0/2"])
+        XCTAssertEqual(shardOption.status, 2, shardOption.stderr)
         // The wall time is every process's: here one, whose time file the report sums.
         let times = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("times").path)
         XCTAssertEqual(times.count, 1, "\(times)")
