@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzz one parser of outside input with libFuzzer (issue 19): tools/fuzz.sh TARGET SECONDS [libFuzzer options]
 # Targets: coco-instances coco-captions coco-results voc-xml pipeline-yaml safetensors-header shard-index jpeg
-#          model-config. Builds Fuzz/ (a separate package; never built by `swift build` or CI) with
+#          model-config clip-tokenizer clip-tokenizer-folder. Builds Fuzz/ (a separate package; never built by `swift build` or CI) with
 #          -sanitize=fuzzer,address into .build-fuzz, seeds the corpus from the test fixtures, runs for SECONDS and
 #          keeps the corpus in Fuzz/corpus/TARGET and crash inputs in Fuzz/crashes/TARGET (both ignored by git;
 #          replay a crash as an XCTest case, then delete it). Run it from the repository root.
@@ -26,6 +26,20 @@ case $target in
   safetensors-header) seed Tests/TensorsTests/Fixtures/safetensors/*.safetensors ;;
   shard-index) seed Tests/TensorsTests/Fixtures/safetensors/*.json Tests/DiffusionTests/Fixtures/model-folder/*/*/*.index*.json ;;
   jpeg) seed Tests/ImagingTests/Fixtures/*.jpg ;;
+  clip-tokenizer)
+    # every string of the tokenizer reference fixture, one seed each
+    python3 -c 'import json, sys
+for i, s in enumerate(json.load(open(sys.argv[1]))["strings"]): open(f"{sys.argv[2]}/seed-string-{i:04d}", "w").write(s)' \
+      Tests/DiffusionTests/Fixtures/tokenizer/expected_ids.json "$corpus" ;;
+  clip-tokenizer-folder)
+    # a folder's files joined by the bytes FF 00 FF, in the order vocab, merges, tokenizer_config, special_tokens_map
+    for dir in models/demo/tokenizer Tests/DiffusionTests/Fixtures/parity/*/tokenizer; do
+      out="$corpus/seed-$(echo "$dir" | tr / -)"
+      [ -f "$out" ] && continue
+      for name in vocab.json merges.txt tokenizer_config.json special_tokens_map.json; do
+        cat "$dir/$name" 2>/dev/null || true; printf '\xff\x00\xff'
+      done > "$out"
+    done ;;
   model-config) seed Tests/DiffusionTests/Fixtures/parity/*/*/config.json models/demo/*/config.json ;;
   *) echo "unknown target $target" >&2; exit 2 ;;
 esac

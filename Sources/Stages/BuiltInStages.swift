@@ -1,4 +1,5 @@
 import Pipeline
+import Tensors
 
 extension StageCatalog {
     /// The stage kinds of `dataengine run`. Adding a kind: its own file in this target, one line here, and
@@ -18,5 +19,5 @@ extension StageCatalog {
                config: QuotaConfig.self, make: { QuotaStage(config: $0) }),
         .typed("write", summary: "write the items as a COCO or VOC dataset, in shards, with statistics",
                isSink: true, config: WriteConfig.self, make: { WriteStage(config: $0) }),
-    ])
+    ], kernelPath: KernelPath.description)
 }

@@ -149,8 +149,10 @@ public final class LoadStage: SourceStage {
         var images = dataset.images
         // limit first, then the shard: a limited pipeline's shards together are its unsharded run.
         if let limit = config.limit, images.count > limit { images = Array(images.prefix(limit)) }
+        var imagePositions: [Int]?
         if let (index, count) = config.shardParts {
-            images = images.enumerated().filter { $0.offset % count == index }.map(\.element)
+            imagePositions = Array(stride(from: index, to: images.count, by: count))
+            images = imagePositions!.map { images[$0] }
         }
         let boxes = dataset.annotationsByImage()
         let captions = dataset.captionsByImage()
@@ -160,7 +162,8 @@ public final class LoadStage: SourceStage {
         items.reserveCapacity(images.count)
         let fm = FileManager.default
         let sourceFile = config.format == .coco ? config.instances! : config.devkit!
-        for image in images {
+        var positions: [Int] = []
+        for (k, image) in images.enumerated() {
             let path = imageRoot + "/" + image.fileName
             guard fm.fileExists(atPath: path) else {
                 issues.append(LoadIssue(kind: .missingImage, file: path, record: "image \(image.id)",
@@ -171,9 +174,10 @@ public final class LoadStage: SourceStage {
             }
             items.append(DatasetItem(image: image, sourcePath: path, annotations: boxes[image.id] ?? [],
                                      captions: (captions[image.id] ?? []).map(\.text)))
+            if let imagePositions { positions.append(imagePositions[k]) }
         }
         let meta = DatasetMeta(name: config.name, categories: dataset.categories, info: dataset.info, licenses: dataset.licenses)
-        return SourceOutput(meta: meta, items: items, issues: issues, dropped: dropped)
+        return SourceOutput(meta: meta, items: items, issues: issues, dropped: dropped, positions: imagePositions == nil ? nil : positions)
     }
 
     static func requireFile(_ path: String, what: String) throws {

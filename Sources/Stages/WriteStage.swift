@@ -82,36 +82,20 @@ public final class WriteStage: SinkStage {
     func datasetName(_ context: StageContext) -> String { config.name ?? context.stageId }
 
     public func process(_ input: UnitOutput, context: StageContext) throws -> UnitOutput {
-        guard let root = context.outputDirectory else {
-            throw StageError(stage: context.stageId, message: "no output folder was given to the write stage")
-        }
+        let root = try outputRoot(context)
         var out = UnitOutput()
-        let shard = String(format: "shard-%05d", context.unitIndex)
         var seenNames = Set<String>()
-        let classes = YOLOWriter.classIndices(context.meta.categories)
-        var omitted = YOLOWriter.Omitted()
+        var sidecars = Sidecars(classes: YOLOWriter.classIndices(context.meta.categories))
         for var item in input.items {
             if context.isCancelled() { throw CancellationError() }
             let (baseName, renamed) = outputStem(item.image)
             let fileName = baseName + ".jpg"
             guard seenNames.insert(fileName).inserted else {
-                throw StageError(stage: context.stageId, message: "two images in \(shard) are both named \(fileName) (\(item.label))",
+                throw StageError(stage: context.stageId, message: "two images in \(Self.unitFolder(context.unitIndex)) are both named \(fileName) (\(item.label))",
                                  hint: "image file names must be unique within a dataset")
             }
             guard let bytes = readImage(item, into: &out) else { continue }
-            let relative: String
-            let destination: URL
-            switch config.format {
-            case .coco:
-                relative = "\(shard)/\(fileName)"
-                destination = root.appendingPathComponent("images").appendingPathComponent(relative)
-            case .voc:
-                relative = fileName
-                destination = root.appendingPathComponent("VOCdevkit/\(config.vocFolder)/JPEGImages/\(fileName)")
-            case .yolo:
-                relative = fileName
-                destination = root.appendingPathComponent("images").appendingPathComponent(fileName)
-            }
+            let (relative, destination) = place(fileName, unit: context.unitIndex, root: root)
             try AtomicFile.write(bytes, to: destination)
             if renamed {
                 out.count("images-renamed")
@@ -119,30 +103,94 @@ public final class WriteStage: SinkStage {
             }
             item.image.fileName = relative
             item.sourcePath = destination.path
-            if config.format == .voc {
+            try sidecars.write(for: item, stem: baseName, root: root, stage: self, context: context)
+            out.items.append(item)
+        }
+        try finishUnit(&out, sidecars: sidecars, root: root, context: context)
+        return out
+    }
+
+    /// Places a unit that `process` wrote in a shard's output as unit `context.unitIndex` here: images are
+    /// hard-linked (copied across devices), annotation files written as `process` writes them.
+    public func relocate(_ output: UnitOutput, context: StageContext) throws -> UnitOutput {
+        let root = try outputRoot(context)
+        var out = UnitOutput(dropped: output.dropped, counters: [:], issues: output.issues)
+        var sidecars = Sidecars(classes: YOLOWriter.classIndices(context.meta.categories))
+        for var item in output.items {
+            let fileName = URL(fileURLWithPath: item.image.fileName).lastPathComponent
+            let stem = URL(fileURLWithPath: fileName).deletingPathExtension().lastPathComponent
+            let (relative, destination) = place(fileName, unit: context.unitIndex, root: root)
+            try AtomicFile.link(item.sourcePath, to: destination)
+            item.image.fileName = relative
+            item.sourcePath = destination.path
+            try sidecars.write(for: item, stem: stem, root: root, stage: self, context: context)
+            out.items.append(item)
+        }
+        out.count("images-renamed", output.counters["images-renamed"] ?? 0)
+        out.count("images-converted-to-rgb", output.counters["images-converted-to-rgb"] ?? 0)
+        try finishUnit(&out, sidecars: sidecars, root: root, context: context)
+        return out
+    }
+
+    func outputRoot(_ context: StageContext) throws -> URL {
+        guard let root = context.outputDirectory else {
+            throw StageError(stage: context.stageId, message: "no output folder was given to the write stage")
+        }
+        return root
+    }
+
+    /// COCO's image folder of a unit: `shard-00003`.
+    static func unitFolder(_ unit: Int) -> String { String(format: "shard-%05d", unit) }
+
+    /// Where an image of a unit goes: its `file_name` in the written dataset and its path.
+    func place(_ fileName: String, unit: Int, root: URL) -> (relative: String, destination: URL) {
+        switch config.format {
+        case .coco:
+            let relative = "\(Self.unitFolder(unit))/\(fileName)"
+            return (relative, root.appendingPathComponent("images").appendingPathComponent(relative))
+        case .voc:
+            return (fileName, root.appendingPathComponent("VOCdevkit/\(config.vocFolder)/JPEGImages/\(fileName)"))
+        case .yolo:
+            return (fileName, root.appendingPathComponent("images").appendingPathComponent(fileName))
+        }
+    }
+
+    /// The per-image annotation files of VOC (`Annotations/<stem>.xml`) and YOLO (`labels/<stem>.txt`), and the
+    /// boxes YOLO could not hold.
+    struct Sidecars {
+        var classes: [Int: Int]
+        var omitted = YOLOWriter.Omitted()
+
+        mutating func write(for item: DatasetItem, stem: String, root: URL, stage: WriteStage, context: StageContext) throws {
+            switch stage.config.format {
+            case .coco:
+                return
+            case .voc:
                 let xml = VOCWriter.annotationXML(for: item.image, annotations: item.annotations,
-                                                  categories: context.meta.categories, folder: config.vocFolder)
-                try AtomicFile.write(xml, to: root.appendingPathComponent("VOCdevkit/\(config.vocFolder)/Annotations/\(baseName).xml"))
-            }
-            if config.format == .yolo {
+                                                  categories: context.meta.categories, folder: stage.config.vocFolder)
+                try AtomicFile.write(xml, to: root.appendingPathComponent("VOCdevkit/\(stage.config.vocFolder)/Annotations/\(stem).xml"))
+            case .yolo:
                 let left = try YOLOWriter.writeLabels(for: item.image, annotations: item.annotations, classes: classes,
-                                                      to: root.appendingPathComponent("labels/\(baseName).txt"))
+                                                      to: root.appendingPathComponent("labels/\(stem).txt"))
                 omitted.crowd += left.crowd
                 omitted.outsideImage += left.outsideImage
                 omitted.unknownCategory += left.unknownCategory
             }
-            out.items.append(item)
         }
+    }
+
+    /// The unit's counts and, for COCO, its annotation file `annotations/shards/shard-NNNNN.json`.
+    func finishUnit(_ out: inout UnitOutput, sidecars: Sidecars, root: URL, context: StageContext) throws {
+        let omitted = sidecars.omitted
         out.count("boxes-not-written-crowd", omitted.crowd)
         out.count("boxes-not-written-outside-image", omitted.outsideImage)
         out.count("boxes-not-written-unknown-category", omitted.unknownCategory)
         if config.format == .coco {
-            let shardFile = root.appendingPathComponent("annotations/shards/\(shard).json")
+            let shardFile = root.appendingPathComponent("annotations/shards/\(Self.unitFolder(context.unitIndex)).json")
             try COCOWriter.write(dataset(of: out.items, context: context), to: shardFile, segmentation: config.segmentation)
         }
         out.count("images-written", out.items.count)
         out.count("boxes-written", out.items.reduce(0) { $0 + $1.annotations.count } - omitted.crowd - omitted.outsideImage - omitted.unknownCategory)
-        return out
     }
 
     /// The bytes to write for an item, or nil (dropped and counted) when its image is missing or corrupt.

@@ -63,6 +63,30 @@ public enum AtomicFile {
 
     public static func write(_ text: String, to url: URL) throws { try write(Array(text.utf8), to: url) }
 
+    /// Puts `source`'s bytes at `url` atomically: a hard link where the file system allows it (same device),
+    /// else a copy. An existing file at `url` is replaced.
+    public static func link(_ source: String, to url: URL) throws {
+        let path = url.path
+        try makeDirectories(url.deletingLastPathComponent().path)
+        let tmp = path + ".\(getpid())" + temporarySuffix
+        unlink(tmp)
+        if Glibc.link(source, tmp) != 0 {
+            let e = errno
+            guard e == EXDEV || e == EPERM || e == EMLINK || e == ENOTSUP else {
+                throw WriteError(path: source, operation: "link to \(path)", code: e)
+            }
+            guard let data = FileManager.default.contents(atPath: source) else { throw WriteError(path: source, operation: "read", code: errno) }
+            try write([UInt8](data), to: url)
+            return
+        }
+        guard rename(tmp, path) == 0 else {
+            let e = errno
+            unlink(tmp)
+            throw WriteError(path: path, operation: "rename", code: e)
+        }
+        syncDirectory(url.deletingLastPathComponent().path)
+    }
+
     public static func makeDirectories(_ path: String) throws {
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue { return }

@@ -24,10 +24,10 @@ struct DataEngineCommand: ParsableCommand {
               dataengine stats data/demo/coco/annotations/instances_train.json
               dataengine eval --gt instances_val.json --pred detections.json
 
-            Exit codes: 0 done, 1 failed, 2 bad usage or bad pipeline file, 130 interrupted.
+            Exit codes: 0 done, 1 failed, 2 bad usage or bad pipeline file, 3 shards unfinished (status), 130 interrupted.
             """,
         version: DataEngineVersion.string,
-        subcommands: [RunCommand.self, ResumeCommand.self, ValidateCommand.self, StatsCommand.self, GenerateCommand.self, DetectCommand.self, EvalCommand.self, BenchCommand.self])
+        subcommands: [RunCommand.self, ResumeCommand.self, MergeCommand.self, StatusCommand.self, ValidateCommand.self, StatsCommand.self, GenerateCommand.self, DetectCommand.self, EvalCommand.self, BenchCommand.self])
 
     static func main() {
         do {

@@ -6,11 +6,14 @@ import Stages
 import Support
 
 /// Turns any error into one clear message on stderr and the documented exit code:
-/// 0 done, 1 failed, 2 bad usage or bad pipeline file, 130 interrupted.
+/// 0 done, 1 failed, 2 bad usage or bad pipeline file, 3 (`status`) shards unfinished, 130 interrupted.
 enum ExitStatus {
     static func report(_ error: Error) -> Int32 {
         let code = DataEngineCommand.exitCode(for: error)
         switch error {
+        case let exit as ExitCode:
+            // A command's own status (`status`: 3 while shards are unfinished); it printed what to say.
+            return exit.rawValue
         case is RunInterrupted:
             printError("\(error)")
             return 130

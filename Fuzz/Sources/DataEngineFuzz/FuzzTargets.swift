@@ -19,6 +19,8 @@ enum FuzzTarget: String, CaseIterable {
     case shardIndex = "shard-index"
     case jpeg
     case modelConfig = "model-config"
+    case clipTokenizer = "clip-tokenizer"
+    case clipTokenizerFolder = "clip-tokenizer-folder"
 
     static let selected: FuzzTarget = {
         let name = ProcessInfo.processInfo.environment["DATAENGINE_FUZZ_TARGET"] ?? ""
@@ -36,6 +38,25 @@ enum FuzzTarget: String, CaseIterable {
     }()
 
     static let instances = Array(#"{"images": [{"id": 1, "file_name": "a.jpg", "width": 10, "height": 10}], "annotations": [], "categories": [{"id": 1, "name": "a"}]}"#.utf8)
+
+    /// CLIP's real vocabulary and merges (the tokenizer tests' zstd fixtures) with SD2's configs, unpacked once.
+    static let realCLIPTokenizer: CLIPTokenizer = {
+        let fixtures = URL(fileURLWithPath: "Tests/DiffusionTests/Fixtures/tokenizer")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-clip-\(getpid())")
+        try! FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for (packed, name) in [("clip-vocab.json.zst", "vocab.json"), ("clip-merges.txt.zst", "merges.txt")] {
+            let raw = try! Data(contentsOf: fixtures.appendingPathComponent(packed))
+            try! Data(try! Zstd.decompress([UInt8](raw))).write(to: folder.appendingPathComponent(name))
+        }
+        for name in ["tokenizer_config.json", "special_tokens_map.json"] {
+            try! FileManager.default.copyItem(at: fixtures.appendingPathComponent("configs/sd2/\(name)"), to: folder.appendingPathComponent(name))
+        }
+        return try! CLIPTokenizer(folder: folder)
+    }()
+
+    /// The files of a tokenizer folder, in this order, separated by `folderSeparator` in a `clip-tokenizer-folder` input.
+    static let folderFiles = ["vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"]
+    static let folderSeparator: [UInt8] = [0xFF, 0x00, 0xFF]
 
     func run(_ bytes: [UInt8]) {
         switch self {
@@ -64,6 +85,21 @@ enum FuzzTarget: String, CaseIterable {
             _ = try? UNet2DConditionModelConfig(config)
             _ = try? AutoencoderKLConfig(config)
             _ = try? CLIPTextConfig(config)
+        case .clipTokenizer:
+            let text = String(decoding: bytes, as: UTF8.self)
+            let (ids, _) = Self.realCLIPTokenizer(text)
+            _ = Self.realCLIPTokenizer.decode(ids, skipSpecialTokens: false)
+            _ = Self.realCLIPTokenizer.tokenStrings(text)
+        case .clipTokenizerFolder:
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-tokenizer-\(getpid())")
+            try? FileManager.default.removeItem(at: folder)
+            guard (try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)) != nil else { return }
+            for (name, part) in zip(Self.folderFiles, bytes.split(separator: Self.folderSeparator, omittingEmptySubsequences: false)) where !part.isEmpty {
+                guard (try? Data(part).write(to: folder.appendingPathComponent(name))) != nil else { return }
+            }
+            guard let tokenizer = try? CLIPTokenizer(folder: folder) else { return }
+            let (ids, _) = tokenizer("a photo of a cat <|endoftext|> on a sofa")
+            _ = tokenizer.decode(ids, skipSpecialTokens: false)
         }
     }
 }

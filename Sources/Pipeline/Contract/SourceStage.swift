@@ -22,11 +22,15 @@ public struct SourceOutput: Sendable {
     public var items: [DatasetItem]
     public var issues: [LoadIssue]
     public var dropped: [DroppedItem]
+    /// A shard's source (`ShardableSourceConfig`): each item's position in the unsharded source's order, so
+    /// `dataengine merge` can put the shards' outputs back in the order of one run. Nil when not sharded.
+    public var positions: [Int]?
 
-    public init(meta: DatasetMeta, items: [DatasetItem], issues: [LoadIssue] = [], dropped: [DroppedItem] = []) {
+    public init(meta: DatasetMeta, items: [DatasetItem], issues: [LoadIssue] = [], dropped: [DroppedItem] = [], positions: [Int]? = nil) {
         self.meta = meta
         self.items = items
         self.issues = issues
         self.dropped = dropped
+        self.positions = positions
     }
 }

@@ -73,10 +73,19 @@ public protocol SinkStage: Stage {
     /// unit has run. Throws `StageError` naming the records and the fix; returns notes for the user (what will
     /// be written differently), one line each.
     func checkBeforeRun(_ source: SourceOutput, context: StageContext) throws -> [String]
+    /// `dataengine merge`: one unit's committed output, as `process` wrote it in a shard's run directory, placed
+    /// as unit `context.unitIndex` of `context.outputDirectory` exactly as `process` would have written it there
+    /// (files hard-linked where possible). Returns the output as `process` would have returned it.
+    func relocate(_ output: UnitOutput, context: StageContext) throws -> UnitOutput
 }
 
 extension SinkStage {
     public func checkBeforeRun(_ source: SourceOutput, context: StageContext) throws -> [String] { [] }
+
+    public func relocate(_ output: UnitOutput, context: StageContext) throws -> UnitOutput {
+        throw StageError(stage: context.stageId, message: "this sink cannot merge shards: it does not implement relocate(_:context:)",
+                         hint: "run the pipeline on one machine, or give its sink stage a relocate method (docs/architecture.md)")
+    }
 }
 
 /// What a sink reports at the end of a run.

@@ -4,10 +4,15 @@
 public struct StageCatalog: Sendable {
     public private(set) var source: StageKind
     public private(set) var kinds: [StageKind]
+    /// The compute kernels the stages run on (e.g. OpenBLAS's core type), recorded in every run's fingerprint
+    /// so that `merge` can refuse shards computed on different ones. Nil when the stages compute nothing that
+    /// depends on the CPU.
+    public var kernelPath: String?
 
-    public init(source: StageKind, kinds: [StageKind]) {
+    public init(source: StageKind, kinds: [StageKind], kernelPath: String? = nil) {
         self.source = source
         self.kinds = kinds
+        self.kernelPath = kernelPath
     }
 
     public func kind(named name: String) -> StageKind? { kinds.first { $0.name == name } }

@@ -57,6 +57,8 @@ public struct LoadSummary: Codable, Sendable {
     public var dropped: [DroppedItem]
     /// Hash of the image files' sizes and modification times (content hashing 18 GB of COCO is too slow).
     public var imagesHash: String
+    /// A shard's run: each item's position in the unsharded source (`SourceOutput.positions`); nil otherwise.
+    public var positions: [Int]?
 }
 
 /// What one committed unit of a fused chain holds: every stage's result (only the last keeps its items).

@@ -8,8 +8,11 @@ public struct Fingerprint: Codable, Equatable, Sendable {
     public var plan: String
     public var inputs: [String: String]
     public var models: [String: String]
+    /// The compute kernels (`StageCatalog.kernelPath`). Not part of `differences`: a run resumed on another CPU
+    /// goes on; `merge` compares it across shards.
+    public var kernel: String?
 
-    public static func compute(plan: ResolvedPlan) throws -> Fingerprint {
+    public static func compute(plan: ResolvedPlan, kernel: String? = nil) throws -> Fingerprint {
         var planHash = ContentHash()
         planHash.update(try plan.canonicalJSON())
         var inputs: [String: String] = [:]
@@ -20,7 +23,7 @@ public struct Fingerprint: Codable, Equatable, Sendable {
         for stage in plan.stages {
             for path in stage.config.dependencies where models[path] == nil { models[path] = modelHash(path) }
         }
-        return Fingerprint(plan: planHash.hex, inputs: inputs, models: models)
+        return Fingerprint(plan: planHash.hex, inputs: inputs, models: models, kernel: kernel)
     }
 
     /// A model folder's (or file's) fingerprint: every file's relative path, size and modification time, and

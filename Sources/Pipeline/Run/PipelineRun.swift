@@ -69,7 +69,7 @@ public final class PipelineRun: @unchecked Sendable {
         let directory = RunDirectory(runDirectory)
         if directory.exists, FileManager.default.fileExists(atPath: directory.reportJSON.path),
            let stored = try? decodeJSON(Fingerprint.self, from: directory.fingerprintFile),
-           try Fingerprint.compute(plan: plan).differences(from: stored).isEmpty {
+           try Fingerprint.compute(plan: plan, kernel: catalog.kernelPath).differences(from: stored).isEmpty {
             // This very run, finished: resume checks it and returns its report, rewriting nothing.
             return try resume(runDirectory: runDirectory, catalog: catalog, logger: logger, options: options)
         }
@@ -85,7 +85,7 @@ public final class PipelineRun: @unchecked Sendable {
         let origin = RunOrigin(pipelinePath: URL(fileURLWithPath: absolute).standardized.path, shard: shard)
         try AtomicFile.write(try encodeJSON(origin), to: directory.originFile)
         try AtomicFile.write(text, to: directory.pipelineCopy)
-        try AtomicFile.write(try encodeJSON(Fingerprint.compute(plan: plan)), to: directory.fingerprintFile)
+        try AtomicFile.write(try encodeJSON(Fingerprint.compute(plan: plan, kernel: catalog.kernelPath)), to: directory.fingerprintFile)
         // plan.json is written last: its presence marks a run directory.
         try AtomicFile.write(try plan.canonicalJSON(), to: directory.planFile)
         logger.info("started run of \(pipelinePath) in \(directory.path)")
@@ -116,7 +116,7 @@ public final class PipelineRun: @unchecked Sendable {
         var plan = ResolvedPlan(file)
         if let shard = origin.shard { plan = try plan.sharded(shard) }
         let stored = try decodeJSON(Fingerprint.self, from: directory.fingerprintFile)
-        let current = try Fingerprint.compute(plan: plan)
+        let current = try Fingerprint.compute(plan: plan, kernel: catalog.kernelPath)
         let changes = current.differences(from: stored)
         if !changes.isEmpty {
             let pipelineChanged = current.plan != stored.plan
@@ -347,7 +347,8 @@ public final class PipelineRun: @unchecked Sendable {
             try checkpoints.save(UnitOutput(items: batch), stage: ResolvedPlan.sourceId, unit: Checkpoints.batchName(index))
         }
         let summary = LoadSummary(meta: source.meta, batches: batches.count, items: source.items.count, issues: source.issues,
-                                  dropped: source.dropped, imagesHash: Fingerprint.imagesHash(paths: stage.itemFiles(source.items)))
+                                  dropped: source.dropped, imagesHash: Fingerprint.imagesHash(paths: stage.itemFiles(source.items)),
+                                  positions: source.positions)
         try checkpoints.save(Fingerprint.fileSignatures(stage.itemFiles(source.items)), stage: ResolvedPlan.sourceId, unit: "images")
         try checkpoints.save(summary, stage: ResolvedPlan.sourceId, unit: "summary")
         stateLock.lock()

@@ -23,6 +23,13 @@ struct ProcessTimes: Sendable {
     /// Every process's seconds, this one's up to now.
     func total() -> Double {
         record()
+        return Self.recorded(in: folder)
+    }
+
+    /// The seconds recorded so far by every process of the run in `directory` (nothing is written).
+    static func recorded(in directory: RunDirectory) -> Double { recorded(in: directory.url.appendingPathComponent("times")) }
+
+    private static func recorded(in folder: URL) -> Double {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
         return names.filter { $0.hasPrefix("process-") }.reduce(0) { sum, name in
             let text = (try? String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)) ?? ""

@@ -47,7 +47,8 @@ public struct ShardSpec: Codable, Hashable, Sendable, CustomStringConvertible {
     public var directoryName: String { String(format: "shard-%05d-of-%05d", index, count) }
 }
 
-/// A source config that can be split over machines (`SourceConfig.shard`).
+/// A source config that can be split over machines (`SourceConfig.shard`). Its stage's `SourceOutput.positions`
+/// must give each item's position in the unsharded order, which `dataengine merge` restores.
 public protocol ShardableSourceConfig: StageConfig {
     func sharded(_ shard: ShardSpec) -> Self
 }

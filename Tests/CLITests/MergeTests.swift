@@ -1,0 +1,115 @@
+import Foundation
+import XCTest
+
+/// `dataengine merge`: the finished shards of a run root, merged, are byte for byte the unsharded run's output;
+/// a missing, unfinished or different shard is refused by name; a merge run again gives the same bytes.
+final class MergeTests: XCTestCase {
+    var temp: URL!
+
+    override func setUpWithError() throws {
+        temp = FileManager.default.temporaryDirectory.appendingPathComponent("merge-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: temp, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: temp) }
+
+    /// The demo pipeline (attributes, generation with the demo model, labels, COCO and VOC writers), limited.
+    func demoPipeline(limit: Int, batchSize: Int, minObjectArea: String = "0.02") throws -> URL {
+        let root = CLIHarness.repositoryRoot.path
+        var text = try String(contentsOfFile: root + "/pipelines/demo.yaml", encoding: .utf8)
+        text = text.replacingOccurrences(of: "../", with: root + "/")
+            .replacingOccurrences(of: "batch_size: 8", with: "batch_size: \(batchSize)")
+            .replacingOccurrences(of: "min_object_area: 0.02", with: "min_object_area: \(minObjectArea)")
+            .replacingOccurrences(of: "  images: \(root)/data/demo/coco/train\n", with: "  images: \(root)/data/demo/coco/train\n  limit: \(limit)\n")
+        XCTAssertTrue(text.contains("limit: \(limit)"))
+        let file = temp.appendingPathComponent("demo-\(limit)-\(batchSize)-\(minObjectArea).yaml")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    func runShards(_ pipeline: URL, root: URL, count: Int, only: [Int]? = nil) throws {
+        for index in only ?? Array(0..<count) {
+            let result = try CLIHarness.run(["run", pipeline.path, "--shard", "\(index)/\(count)", "--run-root", root.path, "--workers", "1"])
+            XCTAssertEqual(result.status, 0, result.stderr)
+        }
+    }
+
+    func testMergedShardsAreTheUnshardedRunByteForByte() throws {
+        let pipeline = try demoPipeline(limit: 11, batchSize: 2)
+        let whole = temp.appendingPathComponent("whole")
+        XCTAssertEqual(try CLIHarness.run(["run", pipeline.path, "--run-dir", whole.path]).status, 0)
+        let expected = CLIHarness.files(under: whole.appendingPathComponent("output"))
+        XCTAssertGreaterThan(expected.keys.filter { $0.hasSuffix(".jpg") }.count, 10)
+
+        let root = temp.appendingPathComponent("root")
+        try runShards(pipeline, root: root, count: 3)
+        let out = temp.appendingPathComponent("merged")
+        let merge = try CLIHarness.run(["merge", root.path, "--out", out.path])
+        XCTAssertEqual(merge.status, 0, merge.stderr)
+        XCTAssertTrue(merge.stdout.contains("merged 3 shards (11 source images)"), merge.stdout)
+        let merged = CLIHarness.files(under: out)
+        XCTAssertEqual(Set(merged.keys), Set(expected.keys))
+        for (name, bytes) in expected { XCTAssertEqual(merged[name], bytes, "\(name) differs from the unsharded run's") }
+
+        // Images are hard links to the shards' files, not copies.
+        let image = try XCTUnwrap(merged.keys.first { $0.hasPrefix("demo_de/images/") && $0.hasSuffix(".jpg") })
+        let links = try FileManager.default.attributesOfItem(atPath: out.appendingPathComponent(image).path)[.referenceCount] as? Int
+        XCTAssertEqual(links, 2)
+
+        // A merge killed half-way left its staging folder: merging again replaces both, with the same bytes.
+        let staging = URL(fileURLWithPath: out.path + ".merging")
+        try FileManager.default.createDirectory(at: staging.appendingPathComponent("demo_de/images"), withIntermediateDirectories: true)
+        try Data("half".utf8).write(to: staging.appendingPathComponent("demo_de/images/stray.jpg"))
+        XCTAssertEqual(try CLIHarness.run(["merge", root.path, "--out", out.path]).status, 0)
+        XCTAssertEqual(CLIHarness.files(under: out), merged)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: staging.path))
+
+        // A folder this run root's merge did not write is never replaced.
+        let foreign = temp.appendingPathComponent("foreign")
+        try FileManager.default.createDirectory(at: foreign, withIntermediateDirectories: true)
+        let refused = try CLIHarness.run(["merge", root.path, "--out", foreign.path])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.contains("already exists and was not written by a merge"), refused.stderr)
+    }
+
+    func testMergeNamesMissingUnfinishedAndDifferentShards() throws {
+        let pipeline = try demoPipeline(limit: 6, batchSize: 2)
+        let root = temp.appendingPathComponent("root")
+        try runShards(pipeline, root: root, count: 4, only: [0, 2, 3])
+        let out = temp.appendingPathComponent("merged").path
+        var result = try CLIHarness.run(["merge", root.path, "--out", out])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("shard 1/4 is missing"), result.stderr)
+
+        try runShards(pipeline, root: root, count: 4, only: [1])
+        // Shard 2 unfinished: its last unit and report gone, as if killed before its end.
+        let shard2 = root.appendingPathComponent("shard-00002-of-00004")
+        try FileManager.default.removeItem(at: shard2.appendingPathComponent("report.json"))
+        try FileManager.default.removeItem(at: shard2.appendingPathComponent("checkpoints/demo_de/final.json.zst"))
+        // Shard 3 from another pipeline (another filter), run into its folder by hand.
+        let shard3 = root.appendingPathComponent("shard-00003-of-00004")
+        try FileManager.default.removeItem(at: shard3)
+        let other = try demoPipeline(limit: 6, batchSize: 2, minObjectArea: "0.05")
+        XCTAssertEqual(try CLIHarness.run(["run", other.path, "--shard", "3/4", "--run-dir", shard3.path]).status, 0)
+
+        result = try CLIHarness.run(["merge", root.path, "--out", out])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("shard 2/4 is unfinished"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("shard 3/4 differs: it ran another pipeline"), result.stderr)
+        XCTAssertFalse(result.stderr.contains("shard 0/4"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+
+        let status = try CLIHarness.run(["status", root.path])
+        XCTAssertEqual(status.status, 3, status.stderr)
+        XCTAssertTrue(status.stdout.contains("4 shards: 2 finished"), status.stdout)
+        XCTAssertTrue(status.stdout.contains("shard-00003-of-00004  different"), status.stdout)
+
+        // Resuming shard 2 finishes it; with shard 3 run again, the merge goes through.
+        XCTAssertEqual(try CLIHarness.run(["resume", shard2.path]).status, 0)
+        try FileManager.default.removeItem(at: shard3)
+        try runShards(pipeline, root: root, count: 4, only: [3])
+        result = try CLIHarness.run(["merge", root.path, "--out", out])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try CLIHarness.run(["status", root.path]).status, 0)
+    }
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Runs every fuzz target to its plateau (issue 19): tools/fuzz_campaign.sh [PLATEAU_CPU_S] [CAP_CPU_S] [TARGET...]
+# Each target runs (through tools/fuzz.sh, on its kept corpus) until its coverage (libFuzzer's `cov`) has not grown
+# for PLATEAU_CPU_S seconds of the fuzzer's own CPU time (default 600), or until it has used CAP_CPU_S (default
+# 1800). CPU time rather than wall time, so a run at low priority beside a build is judged by the work it did.
+# One line per target is appended to Fuzz/campaign/results.tsv; a target already there is skipped, so the campaign
+# resumes where it was stopped. Logs: Fuzz/campaign/TARGET.log. Crash inputs: Fuzz/crashes/TARGET.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+plateau=${1:-600}
+cap=${2:-1800}
+shift 2 2>/dev/null || shift $#
+targets=("$@")
+[ ${#targets[@]} -eq 0 ] && targets=(coco-instances coco-captions coco-results voc-xml pipeline-yaml safetensors-header
+  shard-index jpeg model-config clip-tokenizer clip-tokenizer-folder)
+mkdir -p Fuzz/campaign
+results=Fuzz/campaign/results.tsv
+[ -f "$results" ] || printf 'target\tcpu_s\texecutions\tcov_start\tcov_end\tlast_new_cov_cpu_s\tplateau\tcrashes\tfinished\n' > "$results"
+ticks=$(getconf CLK_TCK)
+
+# CPU seconds (user + system) of a process, 0 when it is gone
+cpu_seconds() { awk -v t="$ticks" '{ print int(($14 + $15) / t) }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+latest_cov() { grep -o 'cov: [0-9]*' "$1" | tail -1 | awk '{ print $2 }'; }
+
+for target in "${targets[@]}"; do
+  if awk -v t="$target" '$1 == t { found = 1 } END { exit !found }' "$results"; then
+    echo "$target: already in $results, skipped"; continue
+  fi
+  log=Fuzz/campaign/$target.log
+  crashes_before=$(ls "Fuzz/crashes/$target" 2>/dev/null | wc -l)
+  # -max_total_time is a safety net in wall time; the CPU-time rules below stop it first
+  nice -n 19 tools/fuzz.sh "$target" 100000 > "$log" 2>&1 &
+  wrapper=$!
+  fuzzer=""
+  for _ in $(seq 600); do
+    fuzzer=$(pgrep -f -n "DataEngineFuzz Fuzz/corpus/$target " || true)
+    [ -n "$fuzzer" ] && break
+    kill -0 $wrapper 2>/dev/null || break
+    sleep 1
+  done
+  if [ -z "$fuzzer" ]; then
+    echo "$target: the fuzzer did not start (see $log)"; wait $wrapper; continue
+  fi
+  cov_start=""; best=0; last_new=0; cpu=0; plateaued=no
+  while kill -0 "$fuzzer" 2>/dev/null; do
+    sleep 10
+    now=$(cpu_seconds "$fuzzer"); [ "$now" -gt 0 ] && cpu=$now
+    cov=$(latest_cov "$log"); [ -z "$cov" ] && continue
+    if [ -z "$cov_start" ]; then
+      cov_start=$(grep -o 'INITED cov: [0-9]*' "$log" | awk '{ print $3 }'); best=${cov_start:-$cov}; last_new=0
+    fi
+    if [ "$cov" -gt "$best" ]; then best=$cov; last_new=$cpu; fi
+    if [ $((cpu - last_new)) -ge "$plateau" ]; then plateaued=yes; break; fi
+    [ "$cpu" -ge "$cap" ] && break
+  done
+  kill -INT "$fuzzer" 2>/dev/null
+  wait $wrapper
+  executions=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{ print $2 }')
+  [ -z "$executions" ] && executions=$(grep -o '^#[0-9]*' "$log" | tail -1 | tr -d '#')
+  crashes=$(( $(ls "Fuzz/crashes/$target" 2>/dev/null | wc -l) - crashes_before ))
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$cpu" "${executions:-0}" "${cov_start:-?}" "$best" "$last_new" \
+    "$plateaued" "$crashes" "$(date -u +%FT%TZ)" >> "$results"
+  echo "$target: $cpu CPU-s, ${executions:-0} executions, cov $cov_start -> $best (last new at $last_new CPU-s), plateau $plateaued, $crashes new crash inputs"
+done
