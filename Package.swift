@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "COpenBLAS"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Datasets", "Support", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "Datasets", "Imaging", "Support"]),
-        .testTarget(name: "CLITests", dependencies: ["Datasets", "Support"]),
+        .testTarget(name: "CLITests", dependencies: ["Datasets", "Support", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "COpenBLAS", "Support"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AdapterTests", dependencies: ["Adapter", "Diffusion", "Tensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensors", "Support"], resources: [.copy("Fixtures")]),

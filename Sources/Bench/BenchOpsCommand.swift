@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import Support
 import Tensors
 
 /// `dataengine bench ops`: the tensor operations at SD2-base UNet shapes, against this machine's sgemm rate.
@@ -74,7 +75,7 @@ struct BenchOpsCommand: ParsableCommand {
     }
 
     func run() throws {
-        let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        let n = threads ?? AvailableCPUs.current.count
         ComputeBudget.apply(threadsPerWorker: n)
         let spinShortened = keepBlasSpin ? false : BLASSpinWait.setTimeout(log2Cycles: 16)
         var rng = BenchRandom()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import Support
 import Diffusion
 import Tensors
 
@@ -85,7 +86,7 @@ struct BenchUNetCommand: ParsableCommand {
     }
 
     func run() throws {
-        let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        let n = threads ?? AvailableCPUs.current.count
         ComputeBudget.apply(threadsPerWorker: n)
         let config = arch.config
         func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }

@@ -55,7 +55,7 @@ public enum VOCReader {
 
         // Parse in parallel into fixed slots, assemble in list order: the result does not depend on timing.
         var results = [ImageResult?](repeating: nil, count: entries.count)
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 16))
+        let workers = max(1, min(AvailableCPUs.current.count, 16))
         let chunk = max(1, (entries.count + workers * 4 - 1) / (workers * 4))
         let chunks = (entries.count + chunk - 1) / chunk
         results.withUnsafeMutableBufferPointer { slots in

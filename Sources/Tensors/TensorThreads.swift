@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Support
 
 /// How many threads the tensor operations themselves use (group norm, softmax, im2col, activations, ...).
 /// Process-wide; defaults to the number of active cores. OpenBLAS has its own, separate count
@@ -11,7 +12,7 @@ import Foundation
 public enum TensorThreads {
     private static let lock = NSLock()
     // Unsafe: every access goes through `lock`.
-    nonisolated(unsafe) private static var storage = ProcessInfo.processInfo.activeProcessorCount
+    nonisolated(unsafe) private static var storage = AvailableCPUs.current.count
 
     /// The thread count (at least 1). Setting a value below 1 stores 1.
     public static var count: Int {

@@ -71,7 +71,7 @@ struct DetectCommand: ParsableCommand {
     }
 
     func run() throws {
-        ComputeBudget.apply(threadsPerWorker: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        ComputeBudget.apply(threadsPerWorker: threads ?? AvailableCPUs.current.count)
         func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         let start = now()
         let detector = try DetectionOnlyDetector(modelFolder: URL(fileURLWithPath: model), timestep: timestep)

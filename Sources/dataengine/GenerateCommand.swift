@@ -2,6 +2,7 @@ import ArgumentParser
 import Stages
 import Dispatch
 import Foundation
+import Support
 import Diffusion
 import Imaging
 import Tensors
@@ -116,7 +117,7 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        let n = threads ?? AvailableCPUs.current.count
         ComputeBudget.apply(threadsPerWorker: n)
         func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         let start = now()

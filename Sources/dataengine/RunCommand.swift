@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Support
 import Pipeline
 import Stages
 
@@ -42,7 +43,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "With --shard: the folder holding every shard's run directory (shard-00003-of-00010) and shards.json.")
     var runRoot: String?
 
-    var workerCount: Int { workers ?? ProcessInfo.processInfo.activeProcessorCount }
+    var workerCount: Int { workers ?? AvailableCPUs.current.count }
 
     func validate() throws {
         guard workerCount >= 1 else { throw ValidationError("--workers must be at least 1") }
@@ -67,7 +68,7 @@ struct RunCommand: ParsableCommand {
             dir = root.appendingPathComponent(shard.directoryName)
         }
         let watcher = InterruptWatcher()
-        FileHandle.standardError.write(Data("run directory: \(dir.path)\n".utf8))
+        FileHandle.standardError.write(Data("run directory: \(dir.path)\nworkers: \(workerCount) on \(AvailableCPUs.current)\n".utf8))
         let logger = FileLogHandler.logger(label: "dataengine", path: dir.appendingPathComponent("log.txt").path)
         let options = PipelineRun.Options(workers: workerCount, progress: Self.progressReporter(resources), resources: resources,
                                           isCancelled: { watcher.isInterrupted })
@@ -132,7 +133,7 @@ struct ResumeCommand: ParsableCommand {
     @Option(help: "Units of work run at once (default: the number of cores). Does not change the result.")
     var workers: Int?
 
-    var workerCount: Int { workers ?? ProcessInfo.processInfo.activeProcessorCount }
+    var workerCount: Int { workers ?? AvailableCPUs.current.count }
 
     func run() throws {
         let resources = RunResources()

@@ -3,6 +3,7 @@ import ArgumentParser
 import Datasets
 import Diffusion
 import Foundation
+import Support
 import Imaging
 import Pipeline
 import Stages
@@ -79,25 +80,35 @@ struct ValidateCommand: ParsableCommand {
     }
 
     func estimate(id: String, config: GenerateConfig, references: Int, plan: ResolvedPlan, models: ModelCache) throws {
-        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let cores = AvailableCPUs.current.count
         let workers = self.workers ?? cores
         let threads = ComputeBudget.threadsPerWorker(workers: workers, cores: cores)
         FileHandle.standardError.write(Data("timing one UNet call, one VAE encode and decode of \(config.model) at \(config.size)x\(config.size)...\n".utf8))
-        let e = try GenerationEstimate.measure(config, threads: threads, models: models)
+        // Models load once per process; each worker adds what one generation step holds (activations).
+        _ = try models.pipeline(config.model, stage: "generate")
         let adapterFolder = Self.labelAdapterFolder(plan: plan, model: config.model)
         let adapter = FileManager.default.fileExists(atPath: adapterFolder) ? try models.adapter(adapterFolder, stage: "label") : nil
+        let loaded = ProcessMemory.resident
+        let e = try GenerationEstimate.measure(config, threads: threads, models: models)
+        let peak = ProcessMemory.peakResident
         let images = references * config.variants
         // An adapter that reads the VAE encoder encodes every generated image once more.
         let perImage = e.secondsPerImage + (adapter?.config.readsVAEEncoder == true ? e.encodeSeconds : 0)
         let wall = perImage * Double(images) / Double(max(1, workers))
-        print("# Cost of stage `\(id)` on this machine (\(cores) cores, \(workers) workers x \(threads) threads)")
+        print("# Cost of stage `\(id)` on this machine (\(AvailableCPUs.current), \(workers) workers x \(threads) threads)")
         print(String(format: "UNet call %.2f s, VAE encode %.2f s, decode %.2f s; %.0f denoising steps on average", e.unetSeconds, e.encodeSeconds, e.decodeSeconds, e.meanSteps))
         print(String(format: "per generated image: about %.1f s of one worker", perImage))
         print("at most \(images) images (\(references) references x \(config.variants) variants, before filtering): about "
               + GenerationEstimate.duration(wall) + String(format: " here, %.1f CPU-hours", perImage * Double(threads) * Double(images) / 3600))
+        if let loaded, let peak {
+            let perWorker = max(0, peak - loaded)
+            let total = loaded + perWorker * workers
+            print("memory: about \(ProcessMemory.format(loaded)) for the process with its models, plus \(ProcessMemory.format(perWorker)) per worker: "
+                  + "\(ProcessMemory.format(total)) for \(workers) worker\(workers == 1 ? "" : "s") (Slurm --mem, a pod's memory request; add room for the source's annotations)")
+        }
         if wall > 7 * 86400 {
-            print("that is more than a week on one machine: split the source over n machines with `source: {shard: \"i/n\"}` "
-                  + "(each runs one shard; ids never collide), or use a GPU implementation for the diffusion part")
+            print("that is more than a week on one machine: run it as n shards on a cluster (`run --shard auto --run-root DIR` as a "
+                  + "Slurm array or a Kubernetes Indexed Job, then `dataengine merge`; deploy/ and docs/scale-out.md)")
         }
         let timesteps = try GenerationEstimate.lastTimesteps(config, models: models)
         if let adapter {
@@ -119,7 +130,7 @@ struct ValidateCommand: ParsableCommand {
     func runPreflight(plan: ResolvedPlan, source: SourceOutput, models: ModelCache) throws {
         let folder = plan.stages.compactMap { ($0.config as? AttributesConfig)?.model ?? ($0.config as? GenerateConfig)?.model }.first
         guard let folder else { throw ValidationError("--preflight needs a stage with a model (attributes or generate)") }
-        ComputeBudget.apply(threadsPerWorker: ProcessInfo.processInfo.activeProcessorCount)
+        ComputeBudget.apply(threadsPerWorker: AvailableCPUs.current.count)
         let detector = try DetectionOnlyDetector(pipeline: try models.pipeline(folder, stage: "preflight"),
                                                  adapter: try models.adapter(Self.labelAdapterFolder(plan: plan, model: folder),
                                                                                         stage: "preflight"))

@@ -21,7 +21,7 @@ final class DemoPipelineTests: XCTestCase {
     func testValidateEstimatesTheDemoRun() throws {
         let result = try CLIHarness.run(["validate", root.appendingPathComponent("pipelines/demo.yaml").path, "--workers", "2"])
         XCTAssertEqual(result.status, 0, result.stderr)
-        for text in ["# Cost of stage `generate`", "per generated image: about", "labels come from the last step at t =", "OK:"] {
+        for text in ["# Cost of stage `generate`", "per generated image: about", "for the process with its models, plus", "labels come from the last step at t =", "OK:"] {
             XCTAssertTrue(result.stdout.contains(text), "\(text) missing:\n\(result.stdout)")
         }
         XCTAssertFalse(result.stdout.contains("warning:"), "the demo adapter covers the demo pipeline's timesteps:\n\(result.stdout)")

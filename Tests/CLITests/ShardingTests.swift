@@ -53,6 +53,11 @@ final class ShardingTests: XCTestCase {
         }
         XCTAssertEqual(names.sorted(), try imageNames(whole).sorted(), "the shards together are the unsharded run (limit before shard)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: root.appendingPathComponent("shards.json").path))
+        // Shards run under Kubernetes' and Slurm's variables merge to the unsharded run's bytes.
+        let merged = temp.appendingPathComponent("merged")
+        let merge = try CLIHarness.run(["merge", root.path, "--out", merged.path])
+        XCTAssertEqual(merge.status, 0, merge.stderr)
+        XCTAssertEqual(CLIHarness.files(under: merged), CLIHarness.files(under: whole.appendingPathComponent("output")))
 
         // A finished shard: summary, exit 0, nothing rewritten.
         let shard1 = root.appendingPathComponent("shard-00001-of-00003/report.md")
@@ -75,5 +80,28 @@ final class ShardingTests: XCTestCase {
                                       environment: [:])
         XCTAssertNotEqual(none.status, 0)
         XCTAssertTrue(none.stderr.contains("neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX"), none.stderr)
+    }
+
+    /// A task uses the CPUs it was given: under `taskset -c 0` or with SLURM_CPUS_PER_TASK=1 a run has one worker.
+    func testWorkersFollowTheAllocatedCPUs() throws {
+        guard ProcessInfo.processInfo.processorCount > 1 else { throw XCTSkip("one core: nothing to restrict") }
+        let taskset = Process()
+        taskset.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+        taskset.arguments = ["-c", "0", CLIHarness.executable.path, "run", pipeline.path, "--run-dir", temp.appendingPathComponent("pinned").path]
+        let stderr = Pipe()
+        taskset.standardError = stderr
+        taskset.standardOutput = Pipe()
+        try taskset.run()
+        let text = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        taskset.waitUntilExit()
+        XCTAssertEqual(taskset.terminationStatus, 0, text)
+        XCTAssertTrue(text.contains("workers: 1 on 1 CPU (affinity mask)"), text)
+
+        let slurm = try CLIHarness.run(["run", pipeline.path, "--run-dir", temp.appendingPathComponent("slurm").path],
+                                       environment: ["SLURM_CPUS_PER_TASK": "1"])
+        XCTAssertEqual(slurm.status, 0, slurm.stderr)
+        XCTAssertTrue(slurm.stderr.contains("workers: 1 on 1 CPU (SLURM_CPUS_PER_TASK)"), slurm.stderr)
+        let free = try CLIHarness.run(["run", pipeline.path, "--run-dir", temp.appendingPathComponent("free").path])
+        XCTAssertTrue(free.stderr.contains("workers: \(ProcessInfo.processInfo.processorCount) on"), free.stderr)
     }
 }

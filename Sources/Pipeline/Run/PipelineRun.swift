@@ -17,7 +17,7 @@ public final class PipelineRun: @unchecked Sendable {
         /// Shared by the run's units (`StageContext.resources`); the caller keeps it to read timings afterwards.
         public var resources: RunResources
 
-        public init(workers: Int, cores: Int = ProcessInfo.processInfo.activeProcessorCount, progress: ProgressReporter? = nil,
+        public init(workers: Int, cores: Int = AvailableCPUs.current.count, progress: ProgressReporter? = nil,
                     resources: RunResources = RunResources(), isCancelled: @escaping @Sendable () -> Bool = { false }) {
             self.resources = resources
             self.workers = max(1, workers)
