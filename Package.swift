@@ -55,7 +55,8 @@ let package = Package(
         .target(
             name: "Bench",
             dependencies: [
-                "Datasets", "Diffusion", "Tensors", "Support",
+                "Datasets", "Diffusion", "Tensors", "Support", "Pipeline", "Stages",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(

@@ -146,6 +146,11 @@ public final class LoadStage: SourceStage {
                                          classes: config.classes ?? VOCReader.defaultClasses)
             imageRoot = config.devkit!
         }
+        return items(of: dataset, config: config, imageRoot: imageRoot)
+    }
+
+    /// The items of a loaded dataset: `limit`, then the shard, then images whose file is missing dropped.
+    public static func items(of dataset: DetectionDataset, config: SourceConfig, imageRoot: String) -> SourceOutput {
         var images = dataset.images
         // limit first, then the shard: a limited pipeline's shards together are its unsharded run.
         if let limit = config.limit, images.count > limit { images = Array(images.prefix(limit)) }

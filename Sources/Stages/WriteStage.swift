@@ -85,7 +85,7 @@ public final class WriteStage: SinkStage {
         let root = try outputRoot(context)
         var out = UnitOutput()
         var seenNames = Set<String>()
-        var sidecars = Sidecars(classes: YOLOWriter.classIndices(context.meta.categories))
+        var sidecars = Sidecars(categories: context.meta.categories)
         for var item in input.items {
             if context.isCancelled() { throw CancellationError() }
             let (baseName, renamed) = outputStem(item.image)
@@ -115,7 +115,7 @@ public final class WriteStage: SinkStage {
     public func relocate(_ output: UnitOutput, context: StageContext) throws -> UnitOutput {
         let root = try outputRoot(context)
         var out = UnitOutput(dropped: output.dropped, counters: [:], issues: output.issues)
-        var sidecars = Sidecars(classes: YOLOWriter.classIndices(context.meta.categories))
+        var sidecars = Sidecars(categories: context.meta.categories)
         for var item in output.items {
             let fileName = URL(fileURLWithPath: item.image.fileName).lastPathComponent
             let stem = URL(fileURLWithPath: fileName).deletingPathExtension().lastPathComponent
@@ -132,7 +132,7 @@ public final class WriteStage: SinkStage {
         return out
     }
 
-    func outputRoot(_ context: StageContext) throws -> URL {
+    public func outputRoot(_ context: StageContext) throws -> URL {
         guard let root = context.outputDirectory else {
             throw StageError(stage: context.stageId, message: "no output folder was given to the write stage")
         }
@@ -140,10 +140,10 @@ public final class WriteStage: SinkStage {
     }
 
     /// COCO's image folder of a unit: `shard-00003`.
-    static func unitFolder(_ unit: Int) -> String { String(format: "shard-%05d", unit) }
+    public static func unitFolder(_ unit: Int) -> String { String(format: "shard-%05d", unit) }
 
     /// Where an image of a unit goes: its `file_name` in the written dataset and its path.
-    func place(_ fileName: String, unit: Int, root: URL) -> (relative: String, destination: URL) {
+    public func place(_ fileName: String, unit: Int, root: URL) -> (relative: String, destination: URL) {
         switch config.format {
         case .coco:
             let relative = "\(Self.unitFolder(unit))/\(fileName)"
@@ -157,11 +157,13 @@ public final class WriteStage: SinkStage {
 
     /// The per-image annotation files of VOC (`Annotations/<stem>.xml`) and YOLO (`labels/<stem>.txt`), and the
     /// boxes YOLO could not hold.
-    struct Sidecars {
+    public struct Sidecars {
         var classes: [Int: Int]
         var omitted = YOLOWriter.Omitted()
 
-        mutating func write(for item: DatasetItem, stem: String, root: URL, stage: WriteStage, context: StageContext) throws {
+        public init(categories: [Category]) { classes = YOLOWriter.classIndices(categories) }
+
+        public mutating func write(for item: DatasetItem, stem: String, root: URL, stage: WriteStage, context: StageContext) throws {
             switch stage.config.format {
             case .coco:
                 return
@@ -180,7 +182,7 @@ public final class WriteStage: SinkStage {
     }
 
     /// The unit's counts and, for COCO, its annotation file `annotations/shards/shard-NNNNN.json`.
-    func finishUnit(_ out: inout UnitOutput, sidecars: Sidecars, root: URL, context: StageContext) throws {
+    public func finishUnit(_ out: inout UnitOutput, sidecars: Sidecars, root: URL, context: StageContext) throws {
         let omitted = sidecars.omitted
         out.count("boxes-not-written-crowd", omitted.crowd)
         out.count("boxes-not-written-outside-image", omitted.outsideImage)

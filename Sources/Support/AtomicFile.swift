@@ -29,6 +29,21 @@ public enum AtomicFile {
     /// Temp files end in this suffix; a resumed run deletes leftovers.
     public static let temporarySuffix = ".partial"
 
+    /// Set by `writingUnsynced`: writes skip their fsyncs (the caller makes the whole folder durable once).
+    @TaskLocal static var deferSync = false
+
+    /// Runs `body` with this thread's atomic writes skipping their per-file fsyncs, then makes everything under
+    /// `folder`'s file system durable with one `syncfs`. For outputs built in a staging folder that is renamed into
+    /// place only afterwards (`merge`): a crash before the rename leaves only the staging folder, built again.
+    public static func writingUnsynced<T>(under folder: String, _ body: () throws -> T) throws -> T {
+        let result = try $deferSync.withValue(true) { try body() }
+        let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw WriteError(path: folder, operation: "open", code: errno) }
+        defer { close(fd) }
+        guard linuxSyncfs(fd) == 0 else { throw WriteError(path: folder, operation: "syncfs", code: errno) }
+        return result
+    }
+
     public static func write(_ bytes: some Collection<UInt8>, to url: URL, createDirectories: Bool = true) throws {
         let path = url.path
         let dir = url.deletingLastPathComponent().path
@@ -50,7 +65,9 @@ public enum AtomicFile {
                 offset += n
             }
         }
-        guard fsync(fd) == 0 else { throw WriteError(path: tmp, operation: "fsync", code: errno) }
+        if !deferSync {
+            guard fsync(fd) == 0 else { throw WriteError(path: tmp, operation: "fsync", code: errno) }
+        }
         close(fd)
         ok = true
         guard rename(tmp, path) == 0 else {
@@ -58,7 +75,7 @@ public enum AtomicFile {
             unlink(tmp)
             throw WriteError(path: path, operation: "rename", code: e)
         }
-        syncDirectory(dir)
+        if !deferSync { syncDirectory(dir) }
     }
 
     public static func write(_ text: String, to url: URL) throws { try write(Array(text.utf8), to: url) }
@@ -84,7 +101,7 @@ public enum AtomicFile {
             unlink(tmp)
             throw WriteError(path: path, operation: "rename", code: e)
         }
-        syncDirectory(url.deletingLastPathComponent().path)
+        if !deferSync { syncDirectory(url.deletingLastPathComponent().path) }
     }
 
     public static func makeDirectories(_ path: String) throws {
@@ -102,3 +119,7 @@ public enum AtomicFile {
         if fd >= 0 { fsync(fd); close(fd) }
     }
 }
+
+/// glibc's `syncfs(2)` (declared only with _GNU_SOURCE, so not imported by the Glibc module).
+@_silgen_name("syncfs")
+private func linuxSyncfs(_ fd: Int32) -> Int32

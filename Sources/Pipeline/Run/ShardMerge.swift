@@ -8,7 +8,7 @@ import Support
 /// into the unsharded run's units, placed by each sink's `relocate` (images hard-linked) and finalized by the
 /// sink itself. Built in `DIR.merging` and renamed into place, so a merge killed half-way and run again gives
 /// the same bytes.
-public struct ShardMerge {
+public struct ShardMerge: Sendable {
     public struct Summary: Sendable {
         public var shards: Int
         public var sourceItems: Int
@@ -43,22 +43,24 @@ public struct ShardMerge {
     /// One shard's committed state, read for merging.
     struct ShardState {
         var plan: ResolvedPlan
-        var checkpoints: Checkpoints
         var summary: LoadSummary
         var sourceItems: [DatasetItem]
+        /// Each sink's committed unit outputs, by the sink's stage id.
+        var sinkUnits: [String: [UnitOutput]]
     }
 
     func write(to out: URL) throws -> Summary {
         let started = Date()
         let out = out.standardizedFileURL
         try refuseForeignOutput(out)
-        let states = try inventory.shards.map(load)
-        let plan = states[0].plan
-        let graph = try ExecutionGraph(plan: plan)
+        let graph = try ExecutionGraph(plan: inventory.shards[0].plan ?? { throw PipelineError(message: "shard 0 has no readable plan") }())
         if let barrier = graph.segments.first(where: { $0.isBarrier }) {
             throw PipelineError(message: "cannot merge: the pipeline has the barrier stage `\(barrier.head)`, whose plan depends on every shard's items",
                                 hint: "merging shards of pipelines with a quota stage is not built yet; run such a pipeline on one machine")
         }
+        let sinks = graph.segments.filter(\.isSink).map(\.tail)
+        let states = try Self.parallelMap(inventory.shards) { try load($0, sinks: sinks) }
+        let plan = states[0].plan
         // The unsharded source order: every shard's items by their recorded positions.
         var placed: [(position: Int, item: DatasetItem)] = []
         for (state, shard) in zip(states, inventory.shards) {
@@ -82,7 +84,10 @@ public struct ShardMerge {
 
         let staging = URL(fileURLWithPath: out.path + ".merging")
         try? FileManager.default.removeItem(at: staging)
+        try AtomicFile.makeDirectories(staging.path)
         var outputs: [String: SinkSummary] = [:]
+        // One sync of the staging folder before it is renamed into place, not one per file.
+        try AtomicFile.writingUnsynced(under: staging.path) {
         for segment in graph.segments where segment.isSink {
             guard let sink = segment.stages.last as? any SinkStage else { continue }
             let units = try regroup(segment: segment, states: states, rank: rank, batchSize: batchSize, batchCount: batchCount)
@@ -95,6 +100,7 @@ public struct ShardMerge {
             let relocated = try units.enumerated().map { try sink.relocate($1, context: context($0)) }
             outputs[segment.tail] = try sink.finalize(relocated, reference: [UnitOutput(items: sourceItems)], context: context(0))
         }
+        }
         try install(staging, at: out)
         for (stage, summary) in outputs {
             outputs[stage]?.outputs = summary.outputs.mapValues { $0.hasPrefix(staging.path) ? out.path + $0.dropFirst(staging.path.count) : $0 }
@@ -102,14 +108,32 @@ public struct ShardMerge {
         return Summary(shards: inventory.count, sourceItems: sourceItems.count, outputs: outputs, seconds: Date().timeIntervalSince(started))
     }
 
-    func load(_ shard: ShardInventory.Shard) throws -> ShardState {
+    func load(_ shard: ShardInventory.Shard, sinks: [String]) throws -> ShardState {
         guard let plan = shard.plan else { throw PipelineError(message: "shard \(shard.spec) has no readable plan") }
         let checkpoints = Checkpoints(root: shard.directory.checkpoints, runRoot: shard.directory.url.path)
         let summary = try checkpoints.load(LoadSummary.self, stage: ResolvedPlan.sourceId, unit: "summary")
         let items = try (0..<summary.batches).flatMap {
             try checkpoints.load(UnitOutput.self, stage: ResolvedPlan.sourceId, unit: Checkpoints.batchName($0)).items
         }
-        return ShardState(plan: plan, checkpoints: checkpoints, summary: summary, sourceItems: items)
+        var sinkUnits: [String: [UnitOutput]] = [:]
+        for sink in sinks {
+            sinkUnits[sink] = try (0..<summary.batches).map {
+                try checkpoints.load(UnitRecord.self, stage: sink, unit: Checkpoints.batchName($0)).outputs[sink] ?? UnitOutput()
+            }
+        }
+        return ShardState(plan: plan, summary: summary, sourceItems: items, sinkUnits: sinkUnits)
+    }
+
+    /// `transform` of every element, on all cores (reading and decoding checkpoints is most of a merge).
+    static func parallelMap<T: Sendable, R>(_ elements: [T], _ transform: @Sendable (T) throws -> R) throws -> [R] {
+        var results = [Result<R, Error>?](repeating: nil, count: elements.count)
+        results.withUnsafeMutableBufferPointer { buffer in
+            let slots = DisjointSlots(buffer)
+            DispatchQueue.concurrentPerform(iterations: elements.count) { k in
+                slots[k] = Result { try transform(elements[k]) }
+            }
+        }
+        return try results.map { try $0!.get() }
     }
 
     /// A sink segment's committed units of every shard, as the unsharded run's units: unit k holds what came of
@@ -119,9 +143,7 @@ public struct ShardMerge {
         var units = [UnitOutput](repeating: UnitOutput(), count: batchCount)
         var sequence = 0
         for (state, shard) in zip(states, inventory.shards) {
-            for batch in 0..<state.summary.batches {
-                let record = try state.checkpoints.load(UnitRecord.self, stage: segment.tail, unit: Checkpoints.batchName(batch))
-                guard let output = record.outputs[segment.tail] else { continue }
+            for output in state.sinkUnits[segment.tail] ?? [] {
                 for item in output.items {
                     let origin = item.reference?.image.id ?? item.image.id
                     guard let r = rank[origin] else {

@@ -1,0 +1,202 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import Logging
+import Pipeline
+import Stages
+import Support
+
+/// `dataengine bench merge`: `dataengine merge` at COCO train2017 scale, against one load of the merged file.
+struct BenchMergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Measure dataengine merge at train2017 scale against DataEngine's own load of the merged file.",
+        discussion: """
+        Generates the synthetic train2017-scale instances file of `bench load` (118,287 images, 860,001 \
+        annotations) with an empty file per image, runs a load -> write pipeline on it as --shards shards (the \
+        real runner and checkpoints; the writer is the real COCO writer except that it writes empty image files \
+        instead of copying JPEGs: images excluded), then times `merge` of the run root (checks, regrouping, hard \
+        links, annotation shards, the merged instances file, statistics) and COCOReader's load of the merged \
+        instances file, in this process, one after the other. Prints both, their ratio and the peak memory.
+
+        Examples:
+          dataengine bench merge
+          dataengine bench merge --images 5000 --annotations 36000 --shards 10
+        """)
+
+    @Option(help: "Images in the generated source.")
+    var images = 118_287
+
+    @Option(help: "Annotations in the generated source.")
+    var annotations = 860_001
+
+    @Option(help: "Shards the run is split into.")
+    var shards = 100
+
+    @Option(help: "Items per unit (coco-de.yaml's batch_size).")
+    var batchSize = 8
+
+    @Option(help: ArgumentHelp("Work in this directory and keep it (default: a temporary one, removed).", valueName: "dir"))
+    var keep: String?
+
+    @Flag(help: "Print the result as one JSON object.")
+    var json = false
+
+    func validate() throws {
+        guard images >= 1, annotations >= 0, shards >= 1, batchSize >= 1 else {
+            throw ValidationError("--images, --shards and --batch-size must be at least 1, --annotations not negative")
+        }
+    }
+
+    struct Result: Codable {
+        var images: Int
+        var annotations: Int
+        var shards: Int
+        var batchSize: Int
+        var setupSeconds: Double
+        var mergeSeconds: Double
+        var loadSeconds: Double
+        var mergeOverLoad: Double
+        var mergedFileBytes: Int
+        var peakRSSBytes: Int
+
+        enum CodingKeys: String, CodingKey {
+            case images, annotations, shards
+            case batchSize = "batch_size", setupSeconds = "setup_seconds", mergeSeconds = "merge_seconds", loadSeconds = "load_seconds"
+            case mergeOverLoad = "merge_over_load", mergedFileBytes = "merged_file_bytes", peakRSSBytes = "peak_rss_bytes"
+        }
+    }
+
+    func run() throws {
+        let dir = keep.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory.appendingPathComponent("dataengine-bench-merge-\(getpid())")
+        defer { if keep == nil { try? FileManager.default.removeItem(at: dir) } }
+        func say(_ text: String) { if !json { FileHandle.standardError.write(Data((text + "\n").utf8)) } }
+        let setupStart = Date()
+        let instances = dir.appendingPathComponent("instances_synthetic.json")
+        let imageFolder = dir.appendingPathComponent("images")
+        try FileManager.default.createDirectory(at: imageFolder, withIntermediateDirectories: true)
+        say("generating \(images) images, \(annotations) annotations -> \(instances.path)")
+        _ = try SyntheticCOCO.write(SyntheticCOCO.Parameters(images: images, annotations: annotations, seed: 2017), to: instances)
+        let source = try COCOReader.load(instances: instances)
+        for image in source.images {
+            let path = imageFolder.appendingPathComponent(image.fileName).path
+            guard FileManager.default.createFile(atPath: path, contents: nil) else { throw AtomicFile.WriteError(path: path, operation: "create", code: errno) }
+        }
+        BenchMergeSource.dataset.set(source)
+        let pipeline = dir.appendingPathComponent("bench-merge.yaml")
+        try """
+            name: bench-merge
+            seed: 0
+            batch_size: \(batchSize)
+            source:
+              format: coco
+              instances: \(instances.path)
+              images: \(imageFolder.path)
+            stages:
+              - id: coco
+                kind: write
+            """.write(to: pipeline, atomically: true, encoding: .utf8)
+        let root = dir.appendingPathComponent("root")
+        let plan = ResolvedPlan(try PipelineFile.load(path: pipeline.path, catalog: Self.catalog))
+        let logger = Logger(label: "bench-merge", factory: { _ in SwiftLogNoOpLogHandler() })
+        for index in 0..<shards {
+            let shard = try ShardSpec(index: index, count: shards)
+            try ShardRoot(count: shards, plan: plan).register(at: root)
+            _ = try PipelineRun.start(pipelinePath: pipeline.path, catalog: Self.catalog, shard: shard,
+                                      runDirectory: root.appendingPathComponent(shard.directoryName), logger: logger,
+                                      options: PipelineRun.Options(workers: AvailableCPUs.current.count))
+            if (index + 1) % 10 == 0 || index + 1 == shards { say("ran shard \(index + 1)/\(shards)") }
+        }
+        BenchMergeSource.dataset.set(nil)
+        let setupSeconds = Date().timeIntervalSince(setupStart)
+
+        let out = dir.appendingPathComponent("merged")
+        say("merging \(shards) shards...")
+        var start = DispatchTime.now().uptimeNanoseconds
+        let summary = try ShardMerge.run(runRoot: root, out: out, catalog: Self.catalog)
+        let mergeSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let merged = out.appendingPathComponent("coco/annotations/instances_coco.json")
+        start = DispatchTime.now().uptimeNanoseconds
+        let loaded = try COCOReader.load(instances: merged)
+        let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        guard loaded.images.count == summary.outputs["coco"]?.images, loaded.images.count == source.images.count else {
+            throw ValidationError("the merged file holds \(loaded.images.count) images; the source \(source.images.count)")
+        }
+        let bytes = (try? FileManager.default.attributesOfItem(atPath: merged.path)[.size] as? Int) ?? 0
+        let result = Result(images: loaded.images.count, annotations: loaded.annotations.count, shards: shards, batchSize: batchSize,
+                            setupSeconds: setupSeconds, mergeSeconds: mergeSeconds, loadSeconds: loadSeconds,
+                            mergeOverLoad: mergeSeconds / loadSeconds, mergedFileBytes: bytes, peakRSSBytes: ProcessMemory.peakResident ?? 0)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+        } else {
+            print("merged:    \(result.images) images, \(result.annotations) annotations from \(shards) shards of batches of \(batchSize) (setup \(String(format: "%.0f", setupSeconds)) s)")
+            print(String(format: "merge:     %.2f s", mergeSeconds))
+            print(String(format: "load:      %.2f s (COCOReader, the merged %@)", loadSeconds, ProcessMemory.format(bytes)))
+            print(String(format: "ratio:     merge / load = %.2f", result.mergeOverLoad))
+            print("peak RSS:  \(ProcessMemory.format(result.peakRSSBytes)) (the whole process, setup included)")
+        }
+    }
+
+    /// The built-in write kind, writing empty image files, and a source that loads the generated file once.
+    static let catalog = StageCatalog(
+        source: .typed(ResolvedPlan.sourceId, summary: "the generated COCO file, loaded once", config: SourceConfig.self,
+                       make: { BenchMergeSource(config: $0) }),
+        kinds: [.typed("write", summary: "the COCO writer with empty image files", isSink: true, config: WriteConfig.self,
+                       make: { AnnotationsOnlyWriter(WriteStage(config: $0)) })])
+}
+
+/// The load stage on a dataset loaded once for all shards (loading 450 MB a hundred times would be the setup).
+final class BenchMergeSource: SourceStage {
+    let config: SourceConfig
+    static let dataset = Shared<DetectionDataset>()
+
+    init(config: SourceConfig) { self.config = config }
+
+    func load(context: StageContext) throws -> SourceOutput {
+        guard let dataset = Self.dataset.get() else { return try LoadStage.load(config) }
+        return LoadStage.items(of: dataset, config: config, imageRoot: config.images ?? "")
+    }
+
+    func itemFiles(_ items: [DatasetItem]) -> [String] { items.map(\.sourcePath) }
+}
+
+/// A value shared by the bench's stages.
+final class Shared<Value>: @unchecked Sendable {  // Unchecked: guarded by `lock`.
+    private let lock = NSLock()
+    private var value: Value?
+    func get() -> Value? { lock.withLock { value } }
+    func set(_ new: Value?) { lock.withLock { value = new } }
+}
+
+/// `WriteStage` with empty files for images (no JPEG is read or copied); merge and finalize are the writer's own.
+final class AnnotationsOnlyWriter: SinkStage {
+    let writer: WriteStage
+
+    init(_ writer: WriteStage) { self.writer = writer }
+
+    func process(_ input: UnitOutput, context: StageContext) throws -> UnitOutput {
+        let root = try writer.outputRoot(context)
+        var out = UnitOutput()
+        for var item in input.items {
+            let name = URL(fileURLWithPath: item.image.fileName).lastPathComponent
+            let (relative, destination) = writer.place(name, unit: context.unitIndex, root: root)
+            try AtomicFile.makeDirectories(destination.deletingLastPathComponent().path)
+            guard FileManager.default.createFile(atPath: destination.path, contents: nil) else {
+                throw AtomicFile.WriteError(path: destination.path, operation: "create", code: errno)
+            }
+            item.image.fileName = relative
+            item.sourcePath = destination.path
+            out.items.append(item)
+        }
+        try writer.finishUnit(&out, sidecars: WriteStage.Sidecars(categories: context.meta.categories), root: root, context: context)
+        return out
+    }
+
+    func relocate(_ output: UnitOutput, context: StageContext) throws -> UnitOutput { try writer.relocate(output, context: context) }
+
+    func finalize(_ units: [UnitOutput], reference: [UnitOutput], context: StageContext) throws -> SinkSummary {
+        try writer.finalize(units, reference: reference, context: context)
+    }
+}
