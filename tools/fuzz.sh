@@ -10,8 +10,12 @@ cd "$(dirname "$0")/.."
 target=${1:?usage: tools/fuzz.sh TARGET SECONDS}
 seconds=${2:?usage: tools/fuzz.sh TARGET SECONDS}
 shift 2
-swift build --package-path Fuzz --scratch-path .build-fuzz -c debug \
-  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library >&2
+# FUZZ_SKIP_BUILD=1 runs the fuzzer built last (tools/fuzz_campaign.sh builds once, so later source edits
+# cannot break a long campaign half-way).
+if [ "${FUZZ_SKIP_BUILD:-0}" != 1 ]; then
+  swift build --package-path Fuzz --scratch-path .build-fuzz -c debug \
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library >&2
+fi
 binary=.build-fuzz/debug/DataEngineFuzz
 corpus=Fuzz/corpus/$target
 crashes=Fuzz/crashes/$target

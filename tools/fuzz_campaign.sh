@@ -22,6 +22,10 @@ ticks=$(getconf CLK_TCK)
 cpu_seconds() { awk -v t="$ticks" '{ print int(($14 + $15) / t) }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 latest_cov() { grep -o 'cov: [0-9]*' "$1" | tail -1 | awk '{ print $2 }'; }
 
+# Build once (a source edit during a campaign must not break its later targets); every target then runs that build.
+swift build --package-path Fuzz --scratch-path .build-fuzz -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library >&2 \
+  || { echo "the fuzz build failed" >&2; exit 1; }
+export FUZZ_SKIP_BUILD=1
 for target in "${targets[@]}"; do
   if awk -v t="$target" '$1 == t { found = 1 } END { exit !found }' "$results"; then
     echo "$target: already in $results, skipped"; continue

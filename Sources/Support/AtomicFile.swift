@@ -85,6 +85,8 @@ public enum AtomicFile {
     public static func link(_ source: String, to url: URL) throws {
         let path = url.path
         try makeDirectories(url.deletingLastPathComponent().path)
+        // In a staging folder (`writingUnsynced`) nothing is replaced and nobody reads before the rename: link in place.
+        if deferSync, Glibc.link(source, path) == 0 { return }
         let tmp = path + ".\(getpid())" + temporarySuffix
         unlink(tmp)
         if Glibc.link(source, tmp) != 0 {
