@@ -15,7 +15,7 @@ public struct BenchCommand: ParsableCommand {
             Example:
               dataengine bench load     # COCO train2017 scale: load time, peak memory
               tools/bench_load.sh       # the same next to pycocotools, with ratios
-              dataengine bench merge    # merge of 100 shards at train2017 scale vs one load
+              dataengine bench merge    # merge of 100 train2017 shards vs one load
               dataengine bench ops      # conv/attention kernels vs this machine's sgemm
             """,
         subcommands: [BenchLoadCommand.self, BenchMergeCommand.self, BenchOpsCommand.self, BenchUNetCommand.self])

@@ -24,7 +24,8 @@ struct DataEngineCommand: ParsableCommand {
               dataengine stats data/demo/coco/annotations/instances_train.json
               dataengine eval --gt instances_val.json --pred detections.json
 
-            Exit codes: 0 done, 1 failed, 2 bad usage or bad pipeline file, 3 shards unfinished (status), 130 interrupted.
+            Exit codes: 0 done, 1 failed, 2 bad usage or bad pipeline file, 3 shards unfinished (status) or a quota \
+            round planned (merge), 130 interrupted.
             """,
         version: DataEngineVersion.string,
         subcommands: [RunCommand.self, ResumeCommand.self, MergeCommand.self, StatusCommand.self, ValidateCommand.self, StatsCommand.self, GenerateCommand.self, DetectCommand.self, EvalCommand.self, BenchCommand.self])

@@ -6,7 +6,8 @@ import Stages
 import Support
 
 /// Turns any error into one clear message on stderr and the documented exit code:
-/// 0 done, 1 failed, 2 bad usage or bad pipeline file, 3 (`status`) shards unfinished, 130 interrupted.
+/// 0 done, 1 failed, 2 bad usage or bad pipeline file, 3 shards unfinished (`status`) or a round planned (`merge`),
+/// 130 interrupted.
 enum ExitStatus {
     static func report(_ error: Error) -> Int32 {
         let code = DataEngineCommand.exitCode(for: error)
@@ -14,6 +15,10 @@ enum ExitStatus {
         case let exit as ExitCode:
             // A command's own status (`status`: 3 while shards are unfinished); it printed what to say.
             return exit.rawValue
+        case is RoundPlanned:
+            // `merge` planned a quota round: the shards run again, then merge again.
+            printError("\(error)")
+            return 3
         case is RunInterrupted:
             printError("\(error)")
             return 130

@@ -73,11 +73,17 @@ struct RunCommand: ParsableCommand {
         let options = PipelineRun.Options(workers: workerCount, progress: Self.progressReporter(resources), resources: resources,
                                           isCancelled: { watcher.isInterrupted })
         let report: RunReport
-        if runRoot != nil, RunDirectory(dir).exists {
-            // A requeued task or a replaced pod: continue its shard (a finished one returns its report at once).
-            report = try PipelineRun.resume(runDirectory: dir, catalog: .builtIn, logger: logger, options: options)
-        } else {
-            report = try PipelineRun.start(pipelinePath: pipeline, catalog: .builtIn, shard: shard, runDirectory: dir, logger: logger, options: options)
+        do {
+            if runRoot != nil, RunDirectory(dir).exists {
+                // A requeued task or a replaced pod: continue its shard (a finished one returns its report at once).
+                report = try PipelineRun.resume(runDirectory: dir, catalog: .builtIn, logger: logger, options: options)
+            } else {
+                report = try PipelineRun.start(pipelinePath: pipeline, catalog: .builtIn, shard: shard, runDirectory: dir, logger: logger, options: options)
+            }
+        } catch let waiting as WaitingForRoundPlan {
+            // The task did its part up to the quota round that `merge` plans from every shard: not a failure.
+            print("shard \(shard.map(\.description) ?? "?"): \(waiting)")
+            return
         }
         print(report.summary(), terminator: "")
         if let timings = resources.timings.summary() { print(timings) }
@@ -140,9 +146,15 @@ struct ResumeCommand: ParsableCommand {
         let dir = URL(fileURLWithPath: runDirectory)
         let watcher = InterruptWatcher()
         let logger = FileLogHandler.logger(label: "dataengine", path: dir.appendingPathComponent("log.txt").path)
-        let report = try PipelineRun.resume(runDirectory: dir, catalog: .builtIn, logger: logger,
+        let report: RunReport
+        do {
+            report = try PipelineRun.resume(runDirectory: dir, catalog: .builtIn, logger: logger,
                                             options: .init(workers: max(1, workerCount), progress: RunCommand.progressReporter(resources),
                                                            resources: resources, isCancelled: { watcher.isInterrupted }))
+        } catch let waiting as WaitingForRoundPlan {
+            print("\(waiting)")
+            return
+        }
         print(report.summary(), terminator: "")
         if let timings = resources.timings.summary() { print(timings) }
         try RunCommand.refuseEmpty(report)

@@ -25,7 +25,7 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         let inventory = try ShardInventory(root: URL(fileURLWithPath: runRoot), catalog: .builtIn)
         let now = Date()
-        var finished = 0, running = 0, stalled = 0, missing = 0, different = 0
+        var finished = 0, running = 0, stalled = 0, missing = 0, different = 0, waiting = 0
         var unitsDone = 0, unitsKnown = 0, images = 0, seconds = 0.0
         var rows: [String] = []
         for shard in inventory.shards {
@@ -37,6 +37,9 @@ struct StatusCommand: ParsableCommand {
             case .missing:
                 missing += 1
                 state = "missing"
+            case .waiting(let stage, let round):
+                waiting += 1
+                state = "waiting for round \(round) of `\(stage)` (planned by merge once every shard got there)"
             case .different(let why):
                 different += 1
                 state = "different: \(why)"
@@ -56,7 +59,10 @@ struct StatusCommand: ParsableCommand {
             rows.append("  \(shard.spec.directoryName)  \(state)" + (shard.imagesWritten > 0 ? ", \(shard.imagesWritten) images" : ""))
         }
         print("\(inventory.root.path): \(inventory.count) shards: \(finished) finished, \(running) running, \(stalled) stalled, \(missing) missing"
-              + (different > 0 ? ", \(different) different" : ""))
+              + (waiting > 0 ? ", \(waiting) waiting for a round plan" : "") + (different > 0 ? ", \(different) different" : ""))
+        if let (stage, round) = inventory.awaitedRound {
+            print("every shard is done up to round \(round) of `\(stage)`: `dataengine merge \(runRoot) --out DIR` plans it (exit 3), then run the shards again")
+        }
         print("images written by finished shards (all write stages): \(images); \(String(format: "%.1f", seconds / 3600)) machine-hours so far")
         if finished < inventory.count, finished > 0 {
             // The finished shards' pace, applied to what is left, spread over the shards running now.

@@ -4,8 +4,8 @@ import XCTest
 /// `--help` reads well at 80 columns: examples never break mid-command, no option states its default twice, and
 /// `--version` answers.
 final class HelpTextTests: XCTestCase {
-    let commands = [[], ["run"], ["resume"], ["validate"], ["stats"], ["generate"], ["detect"], ["eval"],
-                    ["bench"], ["bench", "load"], ["bench", "ops"], ["bench", "unet"]]
+    let commands = [[], ["run"], ["resume"], ["merge"], ["status"], ["validate"], ["stats"], ["generate"], ["detect"], ["eval"],
+                    ["bench"], ["bench", "load"], ["bench", "merge"], ["bench", "ops"], ["bench", "unet"]]
 
     func testExamplesFitAndNoDefaultIsStatedTwice() throws {
         for command in commands {

@@ -112,4 +112,52 @@ final class MergeTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertEqual(try CLIHarness.run(["status", root.path]).status, 0)
     }
+
+    /// Quota rounds across shards: the shards stop at the quota stage, each merge plans the next round from all of
+    /// them (exit 3), the shards run again, and the final merge is the unsharded run's output.
+    func testQuotaRoundsAcrossShardsMergeToTheUnshardedRun() throws {
+        let root = CLIHarness.repositoryRoot.path
+        var text = try String(contentsOfFile: try demoPipeline(limit: 12, batchSize: 3).path, encoding: .utf8)
+        text = text.replacingOccurrences(of: "    variants: 2\n", with: "    variants: 1\n")
+            .replacingOccurrences(of: "    threshold: adapter ", with: "    threshold: 0.3 ")
+            .replacingOccurrences(of: "  - id: demo_de\n", with: """
+                  - id: quota
+                    kind: quota
+                    min_instances_per_category: 20
+                    max_variants_per_image: 4
+                  - id: demo_de
+
+                """)
+            .replacingOccurrences(of: "    input: confidence\n", with: "    input: quota\n")
+        XCTAssertTrue(text.contains("kind: quota") && text.contains("input: quota") && text.contains("threshold: 0.3") && text.contains(root))
+        let pipeline = temp.appendingPathComponent("quota.yaml")
+        try text.write(to: pipeline, atomically: true, encoding: .utf8)
+        let whole = temp.appendingPathComponent("whole")
+        XCTAssertEqual(try CLIHarness.run(["run", pipeline.path, "--run-dir", whole.path]).status, 0)
+
+        let runRoot = temp.appendingPathComponent("root")
+        let out = temp.appendingPathComponent("merged")
+        var planned = 0
+        var merge = try CLIHarness.run(["status", runRoot.path])
+        for _ in 0..<8 {
+            try runShards(pipeline, root: runRoot, count: 3)
+            merge = try CLIHarness.run(["merge", runRoot.path, "--out", out.path])
+            if merge.status != 3 { break }
+            XCTAssertTrue(merge.stderr.contains("of stage `quota` is planned"), merge.stderr)
+            planned += 1
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out.path), "planning a round writes no output")
+        }
+        XCTAssertEqual(merge.status, 0, merge.stderr)
+        XCTAssertGreaterThanOrEqual(planned, 2, "at least one round with items and the empty one that ends them")
+        let expected = CLIHarness.files(under: whole.appendingPathComponent("output"))
+        let merged = CLIHarness.files(under: out)
+        XCTAssertEqual(Set(merged.keys), Set(expected.keys))
+        for (name, bytes) in expected { XCTAssertEqual(merged[name], bytes, "\(name) differs from the unsharded run's") }
+
+        // The lower bound holds in the merged output: every category has at least 20 boxes.
+        let instances = try XCTUnwrap(JSONSerialization.jsonObject(with: XCTUnwrap(merged["demo_de/annotations/instances_demo_de.json"])) as? [String: Any])
+        let counts = (instances["annotations"] as? [[String: Any]] ?? []).reduce(into: [Int: Int]()) { $0[$1["category_id"] as? Int ?? -1, default: 0] += 1 }
+        XCTAssertEqual(counts.count, 5)
+        for (category, count) in counts { XCTAssertGreaterThanOrEqual(count, 20, "category \(category)") }
+    }
 }

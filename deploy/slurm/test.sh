@@ -3,7 +3,9 @@
 # limited demo pipeline runs as a 3-task array plus the merge job (submit.sh); the merged output must equal an
 # unsharded run's, byte for byte. Then a second array is submitted with slowed units, one task is cancelled
 # part-way (scancel), the merge job must refuse naming that shard, the index is resubmitted with a new merge,
-# and the result must again equal the unsharded run. Fails (never skips) when Slurm is missing.
+# and the result must again equal the unsharded run. Last, a pipeline with a quota stage loops (the merge job
+# plans each round and submits the array and itself again) and must equal its unsharded run. Fails (never skips)
+# when Slurm is missing.
 #   deploy/slurm/test.sh [DATAENGINE_BINARY]     (default .build/release/dataengine)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -65,4 +67,25 @@ echo "array $array (index 1 again): $(wait_job "$array")"
 echo "merge $merge: $(wait_job "$merge")"
 same_as_whole "$work/merged2"
 echo "ok: cancelled task resubmitted, merge == unsharded run"
+
+# 3. A quota stage: the merge job plans each round (exit 3) and submits the array and itself again until the
+#    rounds end; the final merge == the unsharded run.
+sed -e "s#\.\./#$repo/#g" -e 's/^batch_size: 8/batch_size: 3/' -e 's/^    variants: 2$/    variants: 1/' \
+    -e 's/^    threshold: adapter .*/    threshold: 0.3/' -e 's/^    input: confidence$/    input: quota/' \
+    -e "s#^  images: $repo/data/demo/coco/train\$#&\n  limit: 12#" \
+    -e 's/^  - id: demo_de$/  - id: quota\n    kind: quota\n    min_instances_per_category: 20\n  - id: demo_de/' \
+    "$repo/pipelines/demo.yaml" > "$work/quota.yaml"
+grep -q 'kind: quota' "$work/quota.yaml" && grep -q 'input: quota' "$work/quota.yaml" || fail "could not add a quota stage to the demo pipeline"
+"$binary" run "$work/quota.yaml" --run-dir "$work/whole-quota" > "$work/whole-quota.log" 2>&1 || { cat "$work/whole-quota.log"; fail "the unsharded quota run failed"; }
+read -r array merge < <("$repo/deploy/slurm/submit.sh" "$work/quota.yaml" "$work/root3" 3 "$work/merged3" -- --cpus-per-task=1 --mem=1G)
+deadline=$(( $(date +%s) + 600 ))
+while [ ! -d "$work/merged3" ]; do
+  [ "$(date +%s)" -lt "$deadline" ] || fail "the quota rounds did not end in a merge within 10 minutes"
+  if ! squeue -h 2>/dev/null | grep -q .; then sleep 2; [ -d "$work/merged3" ] && break; tail -5 "$work"/root3/logs/merge-job-*.out; fail "the quota job chain stopped without a merged output"; fi
+  sleep 1
+done
+rounds=$(grep -l "of stage \`quota\` is planned" "$work"/root3/logs/merge-job-*.out | wc -l)
+[ "$rounds" -ge 2 ] || fail "expected at least 2 planned quota rounds, saw $rounds"
+diff -r "$work/merged3" "$work/whole-quota/output" > "$work/diff.txt" || { head -20 "$work/diff.txt"; fail "the quota merge differs from the unsharded run"; }
+echo "ok: quota stage across shards ($rounds rounds planned by merge jobs) == unsharded run"
 echo "slurm test passed in $(( $(date +%s) - started )) s"

@@ -52,7 +52,31 @@ extension PipelineRun {
             if !roundDone { return nil }
         }
         let task = RunTask.roundPlan(segment: s, round: counts.count + 1)
+        if let sharedRounds, !sharedRounds.isCommitted(stage: graph.segments[s].tail, unit: Self.roundName(counts.count + 1, "plan")) {
+            awaitedRounds[s] = counts.count + 1  // `merge` plans it from every shard
+            return nil
+        }
         return running.contains(task) ? nil : task
+    }
+
+    /// `RUNROOT/rounds/` when this run is a shard of a run root (its origin names a shard and its folder sits
+    /// beside `shards.json`).
+    func sharedRoundPlans() -> Checkpoints? {
+        guard let origin = try? decodeJSON(RunOrigin.self, from: directory.originFile), origin.shard != nil else { return nil }
+        let root = directory.url.deletingLastPathComponent()
+        guard FileManager.default.fileExists(atPath: root.appendingPathComponent("shards.json").path) else { return nil }
+        return Checkpoints(root: root.appendingPathComponent("rounds"))
+    }
+
+    /// The round a rounds segment waits for `merge` to plan, once everything before it committed (read after
+    /// `scanCommitted`; nil when it is not waiting).
+    func awaitedRound(_ s: Int) -> Int? {
+        let segment = graph.segments[s]
+        guard segment.isRounds, !done.contains(.barrier(segment: s)) else { return nil }
+        guard segment.input.map(allUnitsDone) ?? done.contains(.load) else { return nil }
+        let counts = roundCounts[s] ?? []
+        guard counts.last != 0, roundTasksKnown(s).allSatisfy(done.contains) else { return nil }
+        return counts.count + 1
     }
 
     func roundTasksKnown(_ s: Int) -> [RunTask] {
@@ -92,9 +116,17 @@ extension PipelineRun {
     }
 
     func performRoundPlan(segment: ExecutionGraph.Segment, round: Int) throws {
-        let (planned, results) = try history(segment, before: round)
-        let next = try roundsStage(segment).planRound(input: try inputItems(of: segment), planned: planned, results: results,
+        var next: UnitOutput
+        if let sharedRounds {
+            // A shard: the plan `merge` made from every shard, this shard's references only.
+            next = try sharedRounds.load(UnitRecord.self, stage: segment.tail, unit: Self.roundName(round, "plan")).outputs[segment.tail] ?? UnitOutput()
+            let mine = Set(try sourceOutputs().flatMap(\.items).map(\.image.id))
+            next.items = next.items.filter { mine.contains($0.image.id) }
+        } else {
+            let (planned, results) = try history(segment, before: round)
+            next = try roundsStage(segment).planRound(input: try inputItems(of: segment), planned: planned, results: results,
                                                       context: context(stage: segment.head, unit: 0))
+        }
         try checkpoints.save(UnitRecord(outputs: [segment.tail: next]), stage: segment.tail, unit: Self.roundName(round, "plan"))
         stateLock.lock()
         var counts = roundCounts[segment.index] ?? []

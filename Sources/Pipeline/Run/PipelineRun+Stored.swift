@@ -16,9 +16,20 @@ extension PipelineRun {
     /// How far a run directory got, read without locking or writing anything: units done of those known so far
     /// (more become known as the load and barriers commit), source items, images its sinks wrote (once
     /// finished), and when a unit last committed.
-    static func progress(of directory: RunDirectory, plan: ResolvedPlan) -> (done: Int, known: Int, items: Int?, imagesWritten: Int, lastChange: Date?) {
+    static func progress(of directory: RunDirectory, plan: ResolvedPlan)
+        -> (done: Int, known: Int, items: Int?, imagesWritten: Int, lastChange: Date?, awaited: (stage: String, round: Int)?) {
         guard let run = try? PipelineRun(plan: plan, directory: directory, logger: Logger(label: "status"), options: Options(workers: 1)),
-              (try? run.scanCommitted()) != nil else { return (0, 0, nil, 0, nil) }
+              (try? run.scanCommitted()) != nil else { return (0, 0, nil, 0, nil, nil) }
+        // A shard waiting for a round that `merge` has not planned yet.
+        var awaited: (stage: String, round: Int)?
+        if let shared = run.sharedRoundPlans() {
+            for segment in run.graph.segments {
+                if let round = run.awaitedRound(segment.index), !shared.isCommitted(stage: segment.tail, unit: roundName(round, "plan")) {
+                    awaited = (segment.head, round)
+                    break
+                }
+            }
+        }
         let known = run.allTasksKnown()
         let done = known.filter(run.done.contains).count
         let report = try? decodeJSON(RunReport.self, from: directory.reportJSON)
@@ -28,6 +39,6 @@ extension PipelineRun {
         let lastChange = names.compactMap { name in
             (try? FileManager.default.attributesOfItem(atPath: times.appendingPathComponent(name).path))?[.modificationDate] as? Date
         }.max()
-        return (done, known.count, run.loadSummary?.items, images, lastChange)
+        return (done, known.count, run.loadSummary?.items, images, lastChange, awaited)
     }
 }

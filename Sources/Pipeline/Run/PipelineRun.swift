@@ -44,6 +44,11 @@ public final class PipelineRun: @unchecked Sendable {
     /// Rounds segments: the number of items planned for each round whose plan committed (0 = the rounds ended).
     var roundCounts: [Int: [Int]] = [:]
     var cursor: [Int: Int] = [:]
+    /// A shard of a run root: where `merge` writes the round plans of its rounds stages (`RUNROOT/rounds/`), which
+    /// every shard runs its part of; nil for a run on one machine (it plans its rounds itself). Set by `execute`.
+    var sharedRounds: Checkpoints?
+    /// Rounds segments waiting for `merge` to plan their next round (segment -> round).
+    var awaitedRounds: [Int: Int] = [:]
     let stateLock = NSLock()
 
     init(plan: ResolvedPlan, directory: RunDirectory, logger: Logger, options: Options) throws {
@@ -133,6 +138,7 @@ public final class PipelineRun: @unchecked Sendable {
     // MARK: Running
 
     func execute(checkImages: Bool = false) throws -> RunReport {
+        sharedRounds = sharedRoundPlans()
         try scanCommitted()
         if checkImages, let summary = loadSummary {
             let items = try (0..<summary.batches).flatMap { try checkpoints.load(UnitOutput.self, stage: ResolvedPlan.sourceId, unit: Checkpoints.batchName($0)).items }
@@ -178,6 +184,9 @@ public final class PipelineRun: @unchecked Sendable {
         if options.isCancelled() { throw RunInterrupted(runDirectory: directory.path) }
         options.progress?.finish()
         let unfinished = allTasksKnown().filter { !done.contains($0) }
+        if let (segment, round) = awaitedRounds.min(by: { $0.key < $1.key }) {
+            throw WaitingForRoundPlan(runDirectory: directory.path, stage: graph.segments[segment].head, round: round)
+        }
         guard unfinished.isEmpty else {
             throw PipelineError(message: "the run stopped with \(unfinished.count) units not done (first: \(unfinished[0]))",
                                 hint: "this is a bug; the run directory is intact: try `dataengine resume \(directory.path)`")

@@ -10,6 +10,8 @@ public struct ShardInventory: Sendable {
         /// Started, not finished: units done so far of those known.
         case unfinished(done: Int, known: Int)
         case finished
+        /// Every unit before a rounds stage's next round committed: `merge` plans that round from every shard.
+        case waiting(stage: String, round: Int)
         /// A run directory whose plan, inputs, models or kernel path differ from shard 0's (or from shards.json).
         case different(String)
     }
@@ -37,6 +39,21 @@ public struct ShardInventory: Sendable {
     public var unfinished: [Shard] { shards.filter { if case .unfinished = $0.state { return true }; return false } }
     public var different: [Shard] { shards.filter { if case .different = $0.state { return true }; return false } }
     public var allFinished: Bool { shards.allSatisfy { $0.state == .finished } }
+
+    /// The round every shard that is not finished waits for (one stage, one round), if that is where they all are.
+    public var awaitedRound: (stage: String, round: Int)? {
+        var awaited: (stage: String, round: Int)?
+        for shard in shards {
+            switch shard.state {
+            case .finished: continue
+            case .waiting(let stage, let round):
+                if let awaited, awaited != (stage, round) { return nil }
+                awaited = (stage, round)
+            default: return nil
+            }
+        }
+        return awaited
+    }
 
     /// Reads `root/shards.json` and every shard's run directory.
     public init(root: URL, catalog: StageCatalog) throws {
@@ -107,7 +124,13 @@ public struct ShardInventory: Sendable {
         shard.seconds = ProcessTimes.recorded(in: directory)
         shard.lastChange = progress.lastChange
         let finished = FileManager.default.fileExists(atPath: directory.reportJSON.path) && progress.done == progress.known && progress.known > 0
-        shard.state = finished ? .finished : .unfinished(done: progress.done, known: progress.known)
+        if finished {
+            shard.state = .finished
+        } else if let awaited = progress.awaited {
+            shard.state = .waiting(stage: awaited.stage, round: awaited.round)
+        } else {
+            shard.state = .unfinished(done: progress.done, known: progress.known)
+        }
     }
 
     /// One line per shard that is not finished, for error messages.
@@ -118,6 +141,7 @@ public struct ShardInventory: Sendable {
             case .missing: return "shard \(shard.spec) is missing (\(shard.directory.path) holds no run)"
             case .unfinished(let done, let known): return "shard \(shard.spec) is unfinished (\(done) of \(known) units known so far): \(shard.directory.path)"
             case .different(let why): return "shard \(shard.spec) differs: \(why) (\(shard.directory.path))"
+            case .waiting(let stage, let round): return "shard \(shard.spec) waits for round \(round) of `\(stage)`, which is planned once every shard got there"
             }
         }
     }

@@ -24,63 +24,130 @@ public struct ShardMerge: Sendable {
     let inventory: ShardInventory
     let catalog: StageCatalog
 
+    /// The unsharded source order: every shard's source items by their recorded positions, and each image's rank.
+    struct SourceOrder {
+        var items: [DatasetItem]
+        var ranks: [Int: Int]
+
+        init(states: [ShardState], shards: [ShardInventory.Shard]) throws {
+            var placed: [(position: Int, item: DatasetItem)] = []
+            for (state, shard) in zip(states, shards) {
+                guard let positions = state.summary.positions, positions.count == state.sourceItems.count else {
+                    throw PipelineError(message: "shard \(shard.spec) did not record its items' source positions (\(shard.directory.path))",
+                                        hint: "its source stage must set SourceOutput.positions; rerun the shard with this version of dataengine")
+                }
+                placed += zip(positions, state.sourceItems).map { ($0, $1) }
+            }
+            placed.sort { $0.position < $1.position }
+            items = placed.map(\.item)
+            ranks = [:]
+            ranks.reserveCapacity(items.count)
+            for (k, item) in items.enumerated() {
+                guard ranks.updateValue(k, forKey: item.image.id) == nil else {
+                    throw PipelineError(message: "image id \(item.image.id) is in more than one shard", hint: "the shards must come from one source; run them again into a fresh run root")
+                }
+            }
+        }
+
+        /// The rank of the source item an item came from (itself, or the reference it was generated from).
+        func rank(of item: DatasetItem) -> Int? { ranks[item.reference?.image.id ?? item.image.id] }
+    }
+
     public init(inventory: ShardInventory, catalog: StageCatalog) {
         self.inventory = inventory
         self.catalog = catalog
     }
 
-    /// Checks the shards and merges them into `out`.
+    /// Checks the shards and merges them into `out`; or, when every shard waits for the next round of a rounds
+    /// stage (quota), plans that round from all of them and throws `RoundPlanned` (the shards run again).
     public static func run(runRoot: URL, out: URL, catalog: StageCatalog) throws -> Summary {
         let inventory = try ShardInventory(root: runRoot, catalog: catalog)
+        let merge = ShardMerge(inventory: inventory, catalog: catalog)
+        if let awaited = inventory.awaitedRound {
+            let items = try merge.planRound(stage: awaited.stage, round: awaited.round)
+            throw RoundPlanned(runRoot: runRoot.path, stage: awaited.stage, round: awaited.round, items: items)
+        }
         let problems = inventory.problems()
         guard problems.isEmpty else {
             throw PipelineError(message: "cannot merge \(runRoot.path): " + problems.joined(separator: "; "),
                                 hint: "run or resume the shards named (a missing or unfinished one: submit its index again; a different one: it belongs to another run root), then merge again")
         }
-        return try ShardMerge(inventory: inventory, catalog: catalog).write(to: out)
+        return try merge.write(to: out)
     }
 
     /// One shard's committed state, read for merging.
-    struct ShardState {
-        var plan: ResolvedPlan
+    struct ShardState: Sendable {
         var summary: LoadSummary
         var sourceItems: [DatasetItem]
-        /// Each sink's committed unit outputs, by the sink's stage id.
-        var sinkUnits: [String: [UnitOutput]]
+        /// The committed unit outputs of the segments asked for, by the segment's last stage id.
+        var units: [String: [UnitOutput]]
+        /// A rounds segment's rounds as this shard ran them: its part of each round's plan and what it kept.
+        var rounds: [(planned: [DatasetItem], results: [UnitOutput])]
     }
+
+    /// The run's shape, read from shard 0's plan: its segments and at most one rounds stage (no other barrier).
+    struct Shape {
+        var plan: ResolvedPlan
+        var graph: ExecutionGraph
+        var rounds: ExecutionGraph.Segment?
+    }
+
+    func shape() throws -> Shape {
+        guard let plan = inventory.shards.first?.plan else { throw PipelineError(message: "shard 0 has no readable plan") }
+        let graph = try ExecutionGraph(plan: plan)
+        let barriers = graph.segments.filter(\.isBarrier)
+        if let other = barriers.first(where: { !$0.isRounds }) ?? (barriers.count > 1 ? barriers[1] : nil) {
+            throw PipelineError(message: "cannot merge: the pipeline has the barrier stage `\(other.head)`, whose plan depends on every shard's items",
+                                hint: "shards merge with at most one rounds stage (quota) and no other barrier; run this pipeline on one machine")
+        }
+        return Shape(plan: plan, graph: graph, rounds: barriers.first)
+    }
+
+    /// The shared plan of `round` of the rounds stage `stage`, from every shard's input and earlier rounds, written
+    /// to `RUNROOT/rounds/`, where the shards read their part of it. Returns how many items it planned.
+    func planRound(stage: String, round: Int) throws -> Int {
+        let shape = try shape()
+        guard let segment = shape.rounds, segment.head == stage, let rounds = segment.stages[0] as? any RoundsStage else {
+            throw PipelineError(message: "the shards wait for stage `\(stage)`, which is not the pipeline's rounds stage")
+        }
+        let states = try loadAll(shape)
+        let order = try SourceOrder(states: states, shards: inventory.shards)
+        let input = try roundsInput(segment, shape: shape, states: states, order: order)
+        let shared = sharedRounds
+        let planned = try (1..<round).map { try shared.load(UnitRecord.self, stage: segment.tail, unit: PipelineRun.roundName($0, "plan")).outputs[segment.tail]?.items ?? [] }
+        let results = try roundResults(states: states, planned: planned, segment: segment)
+        let meta = states[0].summary.meta
+        let next = try rounds.planRound(input: input, planned: planned, results: results.flatMap { $0 },
+                                        context: StageContext(runSeed: shape.plan.seed, stageId: segment.head, meta: meta, unitIndex: 0, outputDirectory: nil))
+        try shared.save(UnitRecord(outputs: [segment.tail: next]), stage: segment.tail, unit: PipelineRun.roundName(round, "plan"))
+        return next.items.count
+    }
+
+    /// Where `merge` keeps the shared round plans: `RUNROOT/rounds/<stage>/round-NNN-plan.json.zst`.
+    var sharedRounds: Checkpoints { Checkpoints(root: inventory.root.appendingPathComponent("rounds")) }
 
     func write(to out: URL) throws -> Summary {
         let started = Date()
         let out = out.standardizedFileURL
         try refuseForeignOutput(out)
-        let graph = try ExecutionGraph(plan: inventory.shards[0].plan ?? { throw PipelineError(message: "shard 0 has no readable plan") }())
-        if let barrier = graph.segments.first(where: { $0.isBarrier }) {
-            throw PipelineError(message: "cannot merge: the pipeline has the barrier stage `\(barrier.head)`, whose plan depends on every shard's items",
-                                hint: "merging shards of pipelines with a quota stage is not built yet; run such a pipeline on one machine")
-        }
-        let sinks = graph.segments.filter(\.isSink).map(\.tail)
-        let states = try Self.parallelMap(inventory.shards) { try load($0, sinks: sinks) }
-        let plan = states[0].plan
-        // The unsharded source order: every shard's items by their recorded positions.
-        var placed: [(position: Int, item: DatasetItem)] = []
-        for (state, shard) in zip(states, inventory.shards) {
-            guard let positions = state.summary.positions, positions.count == state.sourceItems.count else {
-                throw PipelineError(message: "shard \(shard.spec) did not record its items' source positions (\(shard.directory.path))",
-                                    hint: "its source stage must set SourceOutput.positions; rerun the shard with this version of dataengine")
-            }
-            placed += zip(positions, state.sourceItems).map { ($0, $1) }
-        }
-        placed.sort { $0.position < $1.position }
-        let sourceItems = placed.map(\.item)
-        var rank: [Int: Int] = [:]
-        rank.reserveCapacity(sourceItems.count)
-        for (k, item) in sourceItems.enumerated() {
-            guard rank.updateValue(k, forKey: item.image.id) == nil else {
-                throw PipelineError(message: "image id \(item.image.id) is in more than one shard", hint: "the shards must come from one source; run them again into a fresh run root")
-            }
+        let shape = try shape()
+        let plan = shape.plan
+        let states = try loadAll(shape)
+        let order = try SourceOrder(states: states, shards: inventory.shards)
+        // With a rounds stage, the sinks after it read its output: its input's items in the unsharded order, then
+        // each round's results in the order of the round's shared plan.
+        var barrierPosition: [Int: Int]?
+        var barrierCount = 0
+        if let rounds = shape.rounds {
+            let planned = try sharedPlans(rounds)
+            let output = try roundsInput(rounds, shape: shape, states: states, order: order)
+                + roundResults(states: states, planned: planned, segment: rounds).joined()
+            barrierCount = output.count
+            var positions: [Int: Int] = [:]
+            for (k, item) in output.enumerated() { positions[item.image.id] = k }
+            barrierPosition = positions
         }
         let batchSize = plan.batchSize
-        let batchCount = (sourceItems.count + batchSize - 1) / batchSize
 
         let staging = URL(fileURLWithPath: out.path + ".merging")
         try? FileManager.default.removeItem(at: staging)
@@ -88,40 +155,125 @@ public struct ShardMerge: Sendable {
         var outputs: [String: SinkSummary] = [:]
         // One sync of the staging folder before it is renamed into place, not one per file.
         try AtomicFile.writingUnsynced(under: staging.path) {
-        for segment in graph.segments where segment.isSink {
-            guard let sink = segment.stages.last as? any SinkStage else { continue }
-            let units = try regroup(segment: segment, states: states, rank: rank, batchSize: batchSize, batchCount: batchCount)
-            let folder = staging.appendingPathComponent(segment.tail)
-            try AtomicFile.makeDirectories(folder.path)
-            let meta = states[0].summary.meta
-            func context(_ unit: Int) -> StageContext {
-                StageContext(runSeed: plan.seed, stageId: segment.tail, meta: meta, unitIndex: unit, outputDirectory: folder)
+            for segment in shape.graph.segments where segment.isSink {
+                guard let sink = segment.stages.last as? any SinkStage else { continue }
+                let afterRounds = shape.rounds.map { isDownstream(segment, of: $0, in: shape.graph) } ?? false
+                let units: [UnitOutput]
+                if afterRounds, let barrierPosition {
+                    units = try regroup(segment.tail, states: states, count: barrierCount, batchSize: batchSize) { item in barrierPosition[item.image.id] }
+                } else {
+                    units = try regroup(segment.tail, states: states, count: order.items.count, batchSize: batchSize) { item in order.rank(of: item) }
+                }
+                let folder = staging.appendingPathComponent(segment.tail)
+                try AtomicFile.makeDirectories(folder.path)
+                let meta = states[0].summary.meta
+                func context(_ unit: Int) -> StageContext {
+                    StageContext(runSeed: plan.seed, stageId: segment.tail, meta: meta, unitIndex: unit, outputDirectory: folder)
+                }
+                let relocated = try units.enumerated().map { try sink.relocate($1, context: context($0)) }
+                outputs[segment.tail] = try sink.finalize(relocated, reference: [UnitOutput(items: order.items)], context: context(0))
             }
-            let relocated = try units.enumerated().map { try sink.relocate($1, context: context($0)) }
-            outputs[segment.tail] = try sink.finalize(relocated, reference: [UnitOutput(items: sourceItems)], context: context(0))
-        }
         }
         try install(staging, at: out)
         for (stage, summary) in outputs {
             outputs[stage]?.outputs = summary.outputs.mapValues { $0.hasPrefix(staging.path) ? out.path + $0.dropFirst(staging.path.count) : $0 }
         }
-        return Summary(shards: inventory.count, sourceItems: sourceItems.count, outputs: outputs, seconds: Date().timeIntervalSince(started))
+        return Summary(shards: inventory.count, sourceItems: order.items.count, outputs: outputs, seconds: Date().timeIntervalSince(started))
     }
 
-    func load(_ shard: ShardInventory.Shard, sinks: [String]) throws -> ShardState {
-        guard let plan = shard.plan else { throw PipelineError(message: "shard \(shard.spec) has no readable plan") }
+    func isDownstream(_ segment: ExecutionGraph.Segment, of barrier: ExecutionGraph.Segment, in graph: ExecutionGraph) -> Bool {
+        var current = segment.input
+        while let s = current {
+            if s == barrier.index { return true }
+            current = graph.segments[s].input
+        }
+        return false
+    }
+
+    /// The shared plans of every round, in order (the last one planned no items).
+    func sharedPlans(_ segment: ExecutionGraph.Segment) throws -> [[DatasetItem]] {
+        var plans: [[DatasetItem]] = []
+        while sharedRounds.isCommitted(stage: segment.tail, unit: PipelineRun.roundName(plans.count + 1, "plan")) {
+            let items = try sharedRounds.load(UnitRecord.self, stage: segment.tail, unit: PipelineRun.roundName(plans.count + 1, "plan")).outputs[segment.tail]?.items ?? []
+            plans.append(items)
+            if items.isEmpty { break }
+        }
+        return plans
+    }
+
+    /// Every shard's items entering the rounds stage, in the unsharded order.
+    func roundsInput(_ rounds: ExecutionGraph.Segment, shape: Shape, states: [ShardState], order: SourceOrder) throws -> [DatasetItem] {
+        guard let input = rounds.input.map({ shape.graph.segments[$0].tail }) else { return order.items }
+        return try sorted(states.flatMap { $0.units[input] ?? [] }.flatMap(\.items), by: { order.rank(of: $0) })
+    }
+
+    /// Each planned round's results from every shard, in the order of the shared plan (a reference's results in
+    /// the order its shard kept them).
+    func roundResults(states: [ShardState], planned: [[DatasetItem]], segment: ExecutionGraph.Segment) throws -> [[DatasetItem]] {
+        try planned.enumerated().map { k, plan in
+            var index: [Int: Int] = [:]
+            for (i, item) in plan.enumerated() { index[item.image.id] = i }
+            let results = states.flatMap { $0.rounds.count > k ? $0.rounds[k].results.flatMap(\.items) : [] }
+            return try sorted(results, by: { $0.reference.flatMap { index[$0.image.id] } })
+        }
+    }
+
+    /// `items` stably sorted by `key`; an item without a key is an error (a damaged shard).
+    func sorted(_ items: [DatasetItem], by key: (DatasetItem) -> Int?) throws -> [DatasetItem] {
+        var keyed: [(key: Int, sequence: Int, item: DatasetItem)] = []
+        keyed.reserveCapacity(items.count)
+        for (sequence, item) in items.enumerated() {
+            guard let k = key(item) else {
+                throw PipelineError(message: "\(item.label) cannot be placed: it comes from no item the shards hold", hint: "a shard's run directory is damaged; run that shard again")
+            }
+            keyed.append((k, sequence, item))
+        }
+        return keyed.sorted { ($0.key, $0.sequence) < ($1.key, $1.sequence) }.map(\.item)
+    }
+
+    func loadAll(_ shape: Shape) throws -> [ShardState] {
+        var wanted = shape.graph.segments.filter(\.isSink).map(\.tail)
+        if let input = shape.rounds?.input { wanted.append(shape.graph.segments[input].tail) }
+        let lastRoundStage = try (shape.rounds?.stages[0] as? any RoundsStage)?.roundStages().last?.id
+        let segments = wanted
+        return try Self.parallelMap(inventory.shards) { try load($0, segments: segments, rounds: shape.rounds?.tail, lastRoundStage: lastRoundStage) }
+    }
+
+    func load(_ shard: ShardInventory.Shard, segments: [String], rounds: String?, lastRoundStage: String?) throws -> ShardState {
         let checkpoints = Checkpoints(root: shard.directory.checkpoints, runRoot: shard.directory.url.path)
         let summary = try checkpoints.load(LoadSummary.self, stage: ResolvedPlan.sourceId, unit: "summary")
         let items = try (0..<summary.batches).flatMap {
             try checkpoints.load(UnitOutput.self, stage: ResolvedPlan.sourceId, unit: Checkpoints.batchName($0)).items
         }
-        var sinkUnits: [String: [UnitOutput]] = [:]
-        for sink in sinks {
-            sinkUnits[sink] = try (0..<summary.batches).map {
-                try checkpoints.load(UnitRecord.self, stage: sink, unit: Checkpoints.batchName($0)).outputs[sink] ?? UnitOutput()
+        var units: [String: [UnitOutput]] = [:]
+        for stage in segments {
+            units[stage] = try (0..<Self.committedBatches(checkpoints, stage: stage)).map {
+                try checkpoints.load(UnitRecord.self, stage: stage, unit: Checkpoints.batchName($0)).outputs[stage] ?? UnitOutput()
             }
         }
-        return ShardState(plan: plan, summary: summary, sourceItems: items, sinkUnits: sinkUnits)
+        var roundsRun: [(planned: [DatasetItem], results: [UnitOutput])] = []
+        if let rounds, let lastRoundStage {
+            var round = 1
+            while checkpoints.isCommitted(stage: rounds, unit: PipelineRun.roundName(round, "plan")) {
+                let planned = try checkpoints.load(UnitRecord.self, stage: rounds, unit: PipelineRun.roundName(round, "plan")).outputs[rounds]?.items ?? []
+                var results: [UnitOutput] = []
+                var batch = 0
+                while checkpoints.isCommitted(stage: rounds, unit: PipelineRun.roundName(round, Checkpoints.batchName(batch))) {
+                    results.append(try checkpoints.load(UnitRecord.self, stage: rounds, unit: PipelineRun.roundName(round, Checkpoints.batchName(batch))).outputs[lastRoundStage] ?? UnitOutput())
+                    batch += 1
+                }
+                roundsRun.append((planned, results))
+                round += 1
+            }
+        }
+        return ShardState(summary: summary, sourceItems: items, units: units, rounds: roundsRun)
+    }
+
+    /// How many units `batch-00000` … a stage committed.
+    static func committedBatches(_ checkpoints: Checkpoints, stage: String) -> Int {
+        var count = 0
+        while checkpoints.isCommitted(stage: stage, unit: Checkpoints.batchName(count)) { count += 1 }
+        return count
     }
 
     /// `transform` of every element, on all cores (reading and decoding checkpoints is most of a merge).
@@ -136,31 +288,25 @@ public struct ShardMerge: Sendable {
         return try results.map { try $0!.get() }
     }
 
-    /// A sink segment's committed units of every shard, as the unsharded run's units: unit k holds what came of
-    /// the source items ranked k x batch ... (k + 1) x batch - 1, in their order.
-    func regroup(segment: ExecutionGraph.Segment, states: [ShardState], rank: [Int: Int], batchSize: Int, batchCount: Int) throws -> [UnitOutput] {
-        var slots = [[(rank: Int, sequence: Int, item: DatasetItem)]](repeating: [], count: batchCount)
+    /// A sink's committed units of every shard, as the unsharded run's units: unit k holds the items whose
+    /// `position` (in the unsharded order of what the sink's units were cut from) is k x batch ... (k + 1) x batch
+    /// - 1, in that order.
+    func regroup(_ sink: String, states: [ShardState], count: Int, batchSize: Int, position: (DatasetItem) -> Int?) throws -> [UnitOutput] {
+        let batchCount = (count + batchSize - 1) / batchSize
         var units = [UnitOutput](repeating: UnitOutput(), count: batchCount)
-        var sequence = 0
-        for (state, shard) in zip(states, inventory.shards) {
-            for output in state.sinkUnits[segment.tail] ?? [] {
-                for item in output.items {
-                    let origin = item.reference?.image.id ?? item.image.id
-                    guard let r = rank[origin] else {
-                        throw PipelineError(message: "shard \(shard.spec): \(item.label) comes from image \(origin), which no shard's source holds",
-                                            hint: "the shard's run directory is damaged; run that shard again")
-                    }
-                    slots[r / batchSize].append((r, sequence, item))
-                    sequence += 1
-                }
+        var all: [DatasetItem] = []
+        for state in states {
+            for output in state.units[sink] ?? [] {
+                all += output.items
                 // What the writer reported per unit (renamed images) does not depend on the unit it sits in.
                 units[0].issues += output.issues
                 units[0].dropped += output.dropped
                 for (name, n) in output.counters { units[0].count(name, n) }
             }
         }
-        for k in 0..<batchCount {
-            units[k].items = slots[k].sorted { ($0.rank, $0.sequence) < ($1.rank, $1.sequence) }.map(\.item)
+        for item in try sorted(all, by: position) {
+            guard let p = position(item), p / batchSize < batchCount else { continue }
+            units[p / batchSize].items.append(item)
         }
         return units
     }

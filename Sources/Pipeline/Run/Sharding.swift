@@ -106,3 +106,27 @@ public struct ShardRoot: Codable, Equatable, Sendable {
         }
     }
 }
+
+/// A shard reached a rounds stage (quota) whose next round `merge` plans from every shard: it stops here, all its
+/// earlier units committed, and continues when run again after that merge.
+public struct WaitingForRoundPlan: Error, CustomStringConvertible {
+    public var runDirectory: String
+    public var stage: String
+    public var round: Int
+
+    public var description: String {
+        "\(runDirectory): stage `\(stage)` waits for round \(round), which `dataengine merge` plans from every shard once all of them got here; then run the shards again"
+    }
+}
+
+/// `merge` planned the next round of a rounds stage instead of merging: the shards must run again (exit 3).
+public struct RoundPlanned: Error, CustomStringConvertible {
+    public var runRoot: String
+    public var stage: String
+    public var round: Int
+    public var items: Int
+
+    public var description: String {
+        "round \(round) of stage `\(stage)` is planned (\(items) references get one more variant\(items == 0 ? ": the rounds end" : "")): run every shard again (finished shards return at once), then merge \(runRoot) again"
+    }
+}
