@@ -160,4 +160,28 @@ final class MergeTests: XCTestCase {
         XCTAssertEqual(counts.count, 5)
         for (category, count) in counts { XCTAssertGreaterThanOrEqual(count, 20, "category \(category)") }
     }
+
+    /// Shards that hold nothing (every image file missing) merge to a clear error, never a trap.
+    func testShardsWithNothingMergeToAnErrorNotATrap() throws {
+        let images = temp.appendingPathComponent("images")
+        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
+        let instances = temp.appendingPathComponent("instances.json")
+        try #"{"images": [{"id": 1, "file_name": "gone1.jpg", "width": 8, "height": 8}, {"id": 2, "file_name": "gone2.jpg", "width": 8, "height": 8}], "annotations": [], "categories": [{"id": 1, "name": "a"}]}"#
+            .write(to: instances, atomically: true, encoding: .utf8)
+        let pipeline = temp.appendingPathComponent("empty.yaml")
+        try """
+            source:
+              format: coco
+              instances: \(instances.path)
+              images: \(images.path)
+            stages:
+              - id: coco
+                kind: write
+            """.write(to: pipeline, atomically: true, encoding: .utf8)
+        let root = temp.appendingPathComponent("root")
+        try runShards(pipeline, root: root, count: 2)
+        let merge = try CLIHarness.run(["merge", root.path, "--out", temp.appendingPathComponent("merged").path])
+        XCTAssertEqual(merge.status, 1, merge.stderr)
+        XCTAssertTrue(merge.stderr.contains("the merged output holds no images"), merge.stderr)
+    }
 }

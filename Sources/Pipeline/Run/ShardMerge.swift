@@ -293,6 +293,7 @@ public struct ShardMerge: Sendable {
     /// - 1, in that order.
     func regroup(_ sink: String, states: [ShardState], count: Int, batchSize: Int, position: (DatasetItem) -> Int?) throws -> [UnitOutput] {
         let batchCount = (count + batchSize - 1) / batchSize
+        guard batchCount > 0 else { return [] }  // nothing entered the sink's units (an unsharded run has none either)
         var units = [UnitOutput](repeating: UnitOutput(), count: batchCount)
         var all: [DatasetItem] = []
         for state in states {
@@ -305,7 +306,10 @@ public struct ShardMerge: Sendable {
             }
         }
         for item in try sorted(all, by: position) {
-            guard let p = position(item), p / batchSize < batchCount else { continue }
+            guard let p = position(item), p / batchSize < batchCount else {
+                throw PipelineError(message: "\(item.label) of `\(sink)` has no place among the \(count) items of the unsharded run",
+                                    hint: "a shard's run directory is damaged; run that shard again")
+            }
             units[p / batchSize].items.append(item)
         }
         return units
