@@ -3,8 +3,8 @@
 # Each target runs (through tools/fuzz.sh, on its kept corpus) until its coverage (libFuzzer's `cov`) has not grown
 # for PLATEAU_CPU_S seconds of the fuzzer's own CPU time (default 600), or until it has used CAP_CPU_S (default
 # 1800). CPU time rather than wall time, so a run at low priority beside a build is judged by the work it did.
-# One line per target is appended to Fuzz/campaign/results.tsv; a target already there is skipped, so the campaign
-# resumes where it was stopped. Logs: Fuzz/campaign/TARGET.log. Crash inputs: Fuzz/crashes/TARGET.
+# One line per run of a target is appended to Fuzz/campaign/results.tsv; a target that reached its plateau there
+# is skipped, so the campaign resumes where it was stopped, and a target stopped at the cap goes on from its corpus. Logs: Fuzz/campaign/TARGET.log. Crash inputs: Fuzz/crashes/TARGET.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 plateau=${1:-600}
@@ -27,8 +27,8 @@ swift build --package-path Fuzz --scratch-path .build-fuzz -c debug -Xswiftc -sa
   || { echo "the fuzz build failed" >&2; exit 1; }
 export FUZZ_SKIP_BUILD=1
 for target in "${targets[@]}"; do
-  if awk -v t="$target" '$1 == t { found = 1 } END { exit !found }' "$results"; then
-    echo "$target: already in $results, skipped"; continue
+  if awk -v t="$target" '$1 == t && $7 == "yes" { found = 1 } END { exit !found }' "$results"; then
+    echo "$target: reached its plateau already ($results), skipped"; continue
   fi
   log=Fuzz/campaign/$target.log
   crashes_before=$(ls "Fuzz/crashes/$target" 2>/dev/null | wc -l)
