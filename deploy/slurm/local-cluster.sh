@@ -5,7 +5,7 @@
 #   deploy/slurm/local-cluster.sh stop DIR      # stops the daemons it started, by pid
 # Needs Debian's slurm-wlm and munge (tools/install-test-packages.sh installs them) and root. The node gets this
 # machine's CPUs and memory; ProctrackType=proctrack/linuxproc and TaskPlugin=task/none need no cgroups, so it
-# also runs in containers.
+# also runs in containers; every address is 127.0.0.1, so the host name need not resolve.
 set -euo pipefail
 action=${1:?usage: local-cluster.sh start|stop DIR}
 dir=${2:?usage: local-cluster.sh start|stop DIR}
@@ -42,7 +42,7 @@ chmod 700 "$dir/munge"
 socket=$dir/munge/munge.socket
 cat > "$dir/slurm.conf" <<EOF
 ClusterName=dataengine-test
-SlurmctldHost=$node
+SlurmctldHost=$node(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -71,7 +71,7 @@ SlurmdTimeout=30
 InactiveLimit=0
 KillWait=5
 MinJobAge=600
-NodeName=$node CPUs=$cpus RealMemory=$memory State=UNKNOWN
+NodeName=$node NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$memory State=UNKNOWN
 PartitionName=test Nodes=$node Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 EOF
 export SLURM_CONF=$dir/slurm.conf
