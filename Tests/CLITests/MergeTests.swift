@@ -138,9 +138,15 @@ final class MergeTests: XCTestCase {
         let runRoot = temp.appendingPathComponent("root")
         let out = temp.appendingPathComponent("merged")
         var planned = 0
-        var merge = try CLIHarness.run(["status", runRoot.path])
-        for _ in 0..<8 {
+        var merge = CLIHarness.Result(status: -1, stdout: "", stderr: "")
+        for pass in 0..<8 {
             try runShards(pipeline, root: runRoot, count: 3)
+            if pass == 0 {
+                let status = try CLIHarness.run(["status", runRoot.path])
+                XCTAssertEqual(status.status, 3, status.stderr)
+                XCTAssertTrue(status.stdout.contains("3 waiting for a round plan"), status.stdout)
+                XCTAssertTrue(status.stdout.contains("every shard is done up to round 1 of `quota`"), status.stdout)
+            }
             merge = try CLIHarness.run(["merge", runRoot.path, "--out", out.path])
             if merge.status != 3 { break }
             XCTAssertTrue(merge.stderr.contains("of stage `quota` is planned"), merge.stderr)
