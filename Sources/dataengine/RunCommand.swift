@@ -16,7 +16,8 @@ struct RunCommand: ParsableCommand {
 
             On a cluster, each task runs one shard (the source items whose position is i modulo n) into \
             RUNROOT/shard-0000i-of-0000n; a task that finds its shard's run directory resumes it, and a \
-            finished shard prints its summary and exits 0 (docs/generation.md).
+            finished shard prints its summary and exits 0; `dataengine merge RUNROOT --out DIR` then writes \
+            the unsharded run's output (docs/scale-out.md, deploy/ for Slurm and Kubernetes).
 
             Examples:
               dataengine run pipelines/demo-filter.yaml --run-dir runs/demo-filter \\
