@@ -1,6 +1,7 @@
 import ArgumentParser
 import Datasets
 import Foundation
+import Support
 
 /// `dataengine bench load`: how fast and how lean COCOReader loads a train2017-scale instances file.
 struct BenchLoadCommand: ParsableCommand {
@@ -94,12 +95,12 @@ struct BenchLoadCommand: ParsableCommand {
         }
         let fileBytes = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
 
-        let rssBefore = Self.procStatus("VmRSS") ?? 0
+        let rssBefore = ProcessMemory.resident ?? 0
         let reset = Self.resetPeakRSS()
         let start = DispatchTime.now().uptimeNanoseconds
         let dataset = try COCOReader.load(instances: url)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let peak = Self.procStatus("VmHWM") ?? 0
+        let peak = ProcessMemory.peakResident ?? 0
 
         let result = Result(file: url.path, generated: file == nil, fileBytes: fileBytes, images: dataset.images.count,
                             annotations: dataset.annotations.count, categories: dataset.categories.count, issues: dataset.issues.count,
@@ -123,16 +124,6 @@ struct BenchLoadCommand: ParsableCommand {
     }
 
     static func megabytes(_ bytes: Int) -> String { String(format: "%.1f MB", Double(bytes) / 1e6) }
-
-    /// A "kB" field of /proc/self/status, in bytes.
-    static func procStatus(_ field: String) -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
-            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
-            if parts.count >= 2, let kb = Int(parts[1]) { return kb * 1024 }
-        }
-        return nil
-    }
 
     /// Resets VmHWM to the current RSS (Linux: write "5" to /proc/self/clear_refs).
     static func resetPeakRSS() -> Bool {

@@ -122,7 +122,7 @@ struct BenchUNetCommand: ParsableCommand {
         let best = times.min()!, median = times.sorted()[times.count / 2]
         let result = Result(arch: arch.rawValue, latent: latent, batch: batch, threads: n, buildSeconds: buildSeconds,
                             secondsPerCall: best, medianSecondsPerCall: median, gflopPerCall: cost.totalFLOPs / 1e9,
-                            gflops: cost.totalFLOPs / 1e9 / best, peakRSSBytes: BenchLoadCommand.procStatus("VmHWM") ?? 0,
+                            gflops: cost.totalFLOPs / 1e9 / best, peakRSSBytes: ProcessMemory.peakResident ?? 0,
                             kernels: kernels,
                             loadAverage: (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?
                                 .split(separator: " ").prefix(3).joined(separator: " ") ?? "?")

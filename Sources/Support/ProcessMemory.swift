@@ -5,7 +5,7 @@ public enum ProcessMemory {
     public static var resident: Int? { field("VmRSS:") }
     public static var peakResident: Int? { field("VmHWM:") }
 
-    static func field(_ name: String) -> Int? {
+    public static func field(_ name: String) -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name) }) else { return nil }
         let kilobytes = line.dropFirst(name.count).split(whereSeparator: { $0 == " " || $0 == "\t" }).first.flatMap { Int($0) }
