@@ -31,7 +31,8 @@ for target in "${targets[@]}"; do
     echo "$target: reached its plateau already ($results), skipped"; continue
   fi
   log=Fuzz/campaign/$target.log
-  crashes_before=$(ls "Fuzz/crashes/$target" 2>/dev/null | wc -l)
+  crashes_before=$(find "Fuzz/crashes/$target" -maxdepth 1 -type f 2>/dev/null | wc -l)
+  touch "$log.started"
   # -max_total_time is a safety net in wall time; the CPU-time rules below stop it first
   nice -n 19 tools/fuzz.sh "$target" 100000 > "$log" 2>&1 &
   wrapper=$!
@@ -61,7 +62,17 @@ for target in "${targets[@]}"; do
   wait $wrapper
   executions=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{ print $2 }')
   [ -z "$executions" ] && executions=$(grep -o '^#[0-9]*' "$log" | tail -1 | tr -d '#')
-  crashes=$(( $(ls "Fuzz/crashes/$target" 2>/dev/null | wc -l) - crashes_before ))
+  # libFuzzer's -timeout is wall time: a machine paused between sessions leaves a "timeout" that is not one. Each new
+  # input is replayed once; one that runs clean within 10 s is moved to Fuzz/crashes/TARGET/not-reproduced/.
+  mkdir -p "Fuzz/crashes/$target/not-reproduced"
+  for input in "Fuzz/crashes/$target"/timeout-*; do
+    [ -f "$input" ] && [ "$input" -nt "$log.started" ] || continue
+    if DATAENGINE_FUZZ_TARGET=$target timeout 60 .build-fuzz/debug/DataEngineFuzz -timeout=10 "$input" > /dev/null 2>&1; then
+      mv "$input" "Fuzz/crashes/$target/not-reproduced/"
+      echo "$target: $(basename "$input") ran clean on replay (a wall-clock timeout from a paused machine), set aside"
+    fi
+  done
+  crashes=$(( $(find "Fuzz/crashes/$target" -maxdepth 1 -type f | wc -l) - crashes_before ))
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$cpu" "${executions:-0}" "${cov_start:-?}" "$best" "$last_new" \
     "$plateaued" "$crashes" "$(date -u +%FT%TZ)" >> "$results"
   echo "$target: $cpu CPU-s, ${executions:-0} executions, cov $cov_start -> $best (last new at $last_new CPU-s), plateau $plateaued, $crashes new crash inputs"

@@ -13,15 +13,17 @@ struct BenchMergeCommand: ParsableCommand {
         abstract: "Measure dataengine merge at train2017 scale against DataEngine's own load of the merged file.",
         discussion: """
         Generates the synthetic train2017-scale instances file of `bench load` (118,287 images, 860,001 \
-        annotations) with an empty file per image, runs a load -> write pipeline on it as --shards shards (the \
-        real runner and checkpoints; the writer is the real COCO writer except that it writes empty image files \
-        instead of copying JPEGs: images excluded), then times `merge` of the run root (checks, regrouping, hard \
-        links, annotation shards, the merged instances file, statistics) and COCOReader's load of the merged \
-        instances file, in this process, one after the other. Prints both, their ratio and the peak memory.
+        annotations), runs a load -> write pipeline on it as --shards shards (the real runner and checkpoints; the \
+        writer is the real COCO writer except that it writes no image files: images excluded), then times `merge` \
+        of the run root (checks, loading checkpoints, regrouping, annotation shards, the merged instances file, \
+        statistics) and COCOReader's load of the merged instances file, in this process, one after the other. \
+        Prints both, their ratio and the peak memory. With --image-files the writer writes an empty file per \
+        image and the merge hard-links them, as a real merge does.
 
         Examples:
           dataengine bench merge
           dataengine bench merge --images 5000 --annotations 36000 --shards 10
+          dataengine bench merge --image-files
         """)
 
     @Option(help: "Images in the generated source.")
@@ -39,6 +41,9 @@ struct BenchMergeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Work in this directory and keep it (default: a temporary one, removed).", valueName: "dir"))
     var keep: String?
 
+    @Flag(help: "Write an empty file per image and hard-link them in the merge (default: images excluded).")
+    var imageFiles = false
+
     @Flag(help: "Print the result as one JSON object.")
     var json = false
 
@@ -53,6 +58,7 @@ struct BenchMergeCommand: ParsableCommand {
         var annotations: Int
         var shards: Int
         var batchSize: Int
+        var imageFiles: Bool
         var setupSeconds: Double
         var mergeSeconds: Double
         var loadSeconds: Double
@@ -62,7 +68,7 @@ struct BenchMergeCommand: ParsableCommand {
 
         enum CodingKeys: String, CodingKey {
             case images, annotations, shards
-            case batchSize = "batch_size", setupSeconds = "setup_seconds", mergeSeconds = "merge_seconds", loadSeconds = "load_seconds"
+            case batchSize = "batch_size", imageFiles = "image_files", setupSeconds = "setup_seconds", mergeSeconds = "merge_seconds", loadSeconds = "load_seconds"
             case mergeOverLoad = "merge_over_load", mergedFileBytes = "merged_file_bytes", peakRSSBytes = "peak_rss_bytes"
         }
     }
@@ -78,11 +84,12 @@ struct BenchMergeCommand: ParsableCommand {
         say("generating \(images) images, \(annotations) annotations -> \(instances.path)")
         _ = try SyntheticCOCO.write(SyntheticCOCO.Parameters(images: images, annotations: annotations, seed: 2017), to: instances)
         let source = try COCOReader.load(instances: instances)
-        for image in source.images {
+        for image in source.images {  // the source's files exist either way (the load checks them)
             let path = imageFolder.appendingPathComponent(image.fileName).path
             guard FileManager.default.createFile(atPath: path, contents: nil) else { throw AtomicFile.WriteError(path: path, operation: "create", code: errno) }
         }
         BenchMergeSource.dataset.set(source)
+        AnnotationsOnlyWriter.writesImageFiles.set(imageFiles)
         let pipeline = dir.appendingPathComponent("bench-merge.yaml")
         try """
             name: bench-merge
@@ -98,6 +105,7 @@ struct BenchMergeCommand: ParsableCommand {
             """.write(to: pipeline, atomically: true, encoding: .utf8)
         let root = dir.appendingPathComponent("root")
         let plan = ResolvedPlan(try PipelineFile.load(path: pipeline.path, catalog: Self.catalog))
+        defer { AnnotationsOnlyWriter.writesImageFiles.set(nil) }
         let logger = Logger(label: "bench-merge", factory: { _ in SwiftLogNoOpLogHandler() })
         for index in 0..<shards {
             let shard = try ShardSpec(index: index, count: shards)
@@ -123,7 +131,7 @@ struct BenchMergeCommand: ParsableCommand {
             throw ValidationError("the merged file holds \(loaded.images.count) images; the source \(source.images.count)")
         }
         let bytes = (try? FileManager.default.attributesOfItem(atPath: merged.path)[.size] as? Int) ?? 0
-        let result = Result(images: loaded.images.count, annotations: loaded.annotations.count, shards: shards, batchSize: batchSize,
+        let result = Result(images: loaded.images.count, annotations: loaded.annotations.count, shards: shards, batchSize: batchSize, imageFiles: imageFiles,
                             setupSeconds: setupSeconds, mergeSeconds: mergeSeconds, loadSeconds: loadSeconds,
                             mergeOverLoad: mergeSeconds / loadSeconds, mergedFileBytes: bytes, peakRSSBytes: ProcessMemory.peakResident ?? 0)
         if json {
@@ -132,18 +140,19 @@ struct BenchMergeCommand: ParsableCommand {
             print(String(decoding: try encoder.encode(result), as: UTF8.self))
         } else {
             print("merged:    \(result.images) images, \(result.annotations) annotations from \(shards) shards of batches of \(batchSize) (setup \(String(format: "%.0f", setupSeconds)) s)")
-            print(String(format: "merge:     %.2f s", mergeSeconds))
+            print("images:    " + (imageFiles ? "an empty file per image, hard-linked by the merge" : "excluded (no image files)"))
+            print(String(format: "merge:     %.2f s", mergeSeconds) + " (" + summary.phases.map { "\($0.name) " + String(format: "%.1f s", $0.seconds) }.joined(separator: ", ") + ")")
             print(String(format: "load:      %.2f s (COCOReader, the merged %@)", loadSeconds, ProcessMemory.format(bytes)))
             print(String(format: "ratio:     merge / load = %.2f", result.mergeOverLoad))
             print("peak RSS:  \(ProcessMemory.format(result.peakRSSBytes)) (the whole process, setup included)")
         }
     }
 
-    /// The built-in write kind, writing empty image files, and a source that loads the generated file once.
+    /// The built-in write kind without image bytes, and a source that loads the generated file once.
     static let catalog = StageCatalog(
         source: .typed(ResolvedPlan.sourceId, summary: "the generated COCO file, loaded once", config: SourceConfig.self,
                        make: { BenchMergeSource(config: $0) }),
-        kinds: [.typed("write", summary: "the COCO writer with empty image files", isSink: true, config: WriteConfig.self,
+        kinds: [.typed("write", summary: "the COCO writer without image bytes", isSink: true, config: WriteConfig.self,
                        make: { AnnotationsOnlyWriter(WriteStage(config: $0)) })])
 }
 
@@ -170,9 +179,12 @@ final class Shared<Value>: @unchecked Sendable {  // Unchecked: guarded by `lock
     func set(_ new: Value?) { lock.withLock { value = new } }
 }
 
-/// `WriteStage` with empty files for images (no JPEG is read or copied); merge and finalize are the writer's own.
+/// `WriteStage` without image bytes: an empty file per image (`--image-files`) or none; no JPEG is read or copied.
+/// Placing units in the merge and finalizing are the writer's own.
 final class AnnotationsOnlyWriter: SinkStage {
     let writer: WriteStage
+    static let writesImageFiles = Shared<Bool>()
+    var imageFiles: Bool { Self.writesImageFiles.get() ?? true }
 
     init(_ writer: WriteStage) { self.writer = writer }
 
@@ -182,9 +194,11 @@ final class AnnotationsOnlyWriter: SinkStage {
         for var item in input.items {
             let name = URL(fileURLWithPath: item.image.fileName).lastPathComponent
             let (relative, destination) = writer.place(name, unit: context.unitIndex, root: root)
-            try AtomicFile.makeDirectories(destination.deletingLastPathComponent().path)
-            guard FileManager.default.createFile(atPath: destination.path, contents: nil) else {
-                throw AtomicFile.WriteError(path: destination.path, operation: "create", code: errno)
+            if imageFiles {
+                try AtomicFile.makeDirectories(destination.deletingLastPathComponent().path)
+                guard FileManager.default.createFile(atPath: destination.path, contents: nil) else {
+                    throw AtomicFile.WriteError(path: destination.path, operation: "create", code: errno)
+                }
             }
             item.image.fileName = relative
             item.sourcePath = destination.path
@@ -194,7 +208,9 @@ final class AnnotationsOnlyWriter: SinkStage {
         return out
     }
 
-    func relocate(_ output: UnitOutput, context: StageContext) throws -> UnitOutput { try writer.relocate(output, context: context) }
+    func relocate(_ output: UnitOutput, context: StageContext) throws -> UnitOutput {
+        try writer.relocate(output, context: context, linkingImages: imageFiles)
+    }
 
     func finalize(_ units: [UnitOutput], reference: [UnitOutput], context: StageContext) throws -> SinkSummary {
         try writer.finalize(units, reference: reference, context: context)

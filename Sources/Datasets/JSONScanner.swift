@@ -4,10 +4,10 @@ import Glibc
 
 /// A JSON syntax error: the byte offset (0-based) where the scanner stopped, what it expected there and what
 /// it found instead. The COCO reader turns it into a `DatasetError` with line and column.
-struct JSONSyntaxError: Error, Equatable {
-    var offset: Int
-    var expected: String
-    var found: String
+package struct JSONSyntaxError: Error, Equatable {
+    package var offset: Int
+    package var expected: String
+    package var found: String
 }
 
 /// What kind of value starts at a position (from its first byte alone).
@@ -29,26 +29,32 @@ enum JSONValueKind {
 }
 
 /// A string token: the bytes between the quotes (escapes not yet decoded).
-struct JSONStringToken {
-    var start: Int
-    var end: Int
+package struct JSONStringToken {
+    package var start: Int
+    package var end: Int
     /// True when the bytes contain a backslash escape, so they cannot be used as they are.
-    var escaped: Bool
+    package var escaped: Bool
+
+    package init(start: Int, end: Int, escaped: Bool) {
+        self.start = start
+        self.end = end
+        self.escaped = escaped
+    }
 }
 
 /// A number token with its decimal value split into mantissa and power of ten, ready for exact conversion.
-struct JSONNumberToken {
-    var start: Int
-    var end: Int
-    var negative = false
+package struct JSONNumberToken {
+    package var start: Int
+    package var end: Int
+    package var negative = false
     /// The decimal digits as an integer (all of them when `exact`).
-    var mantissa: UInt64 = 0
+    package var mantissa: UInt64 = 0
     /// value = mantissa * 10^exp10 (when `exact`).
-    var exp10 = 0
+    package var exp10 = 0
     /// No '.' and no exponent in the source text.
-    var isInteger = true
+    package var isInteger = true
     /// False when the digits did not fit in 64 bits (then only the text is reliable).
-    var exact = true
+    package var exact = true
 }
 
 /// A byte-level JSON reader over a buffer that outlives it. It never builds a tree: the caller walks objects
@@ -56,15 +62,15 @@ struct JSONNumberToken {
 /// Every skip still checks the JSON grammar, so a malformed file fails with the offset of its first error.
 ///
 /// Offsets are 0-based byte positions in the buffer.
-struct JSONScanner {
-    let base: UnsafePointer<UInt8>
-    let count: Int
-    var pos: Int
+package struct JSONScanner {
+    package let base: UnsafePointer<UInt8>
+    package let count: Int
+    package var pos: Int
 
     /// Deeper nesting than this is refused (protects the stack from hostile input; COCO needs 4).
     static let maxDepth = 512
 
-    init(base: UnsafePointer<UInt8>, count: Int, pos: Int = 0) {
+    package init(base: UnsafePointer<UInt8>, count: Int, pos: Int = 0) {
         self.base = base
         self.count = count
         self.pos = pos
@@ -74,12 +80,12 @@ struct JSONScanner {
 
     /// The byte at `i`, or 0 past the end (0 is never valid outside a string, so it always ends a token).
     @inline(__always) func byte(_ i: Int) -> UInt8 { i < count ? base[i] : 0 }
-    @inline(__always) var current: UInt8 { byte(pos) }
-    var atEnd: Bool { pos >= count }
+    @inline(__always) package var current: UInt8 { byte(pos) }
+    package var atEnd: Bool { pos >= count }
 
-    @inline(__always) static func isDigit(_ c: UInt8) -> Bool { c &- 0x30 < 10 }
+    @inline(__always) package static func isDigit(_ c: UInt8) -> Bool { c &- 0x30 < 10 }
 
-    @inline(__always) mutating func skipWhitespace() {
+    @inline(__always) package mutating func skipWhitespace() {
         while pos < count {
             let c = base[pos]
             guard c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 else { return }
@@ -106,7 +112,7 @@ struct JSONScanner {
         }
     }
 
-    func syntaxError(_ expected: String, at offset: Int? = nil) -> JSONSyntaxError {
+    package func syntaxError(_ expected: String, at offset: Int? = nil) -> JSONSyntaxError {
         let o = offset ?? pos
         return JSONSyntaxError(offset: o, expected: expected, found: describe(at: o))
     }
@@ -147,7 +153,7 @@ struct JSONScanner {
 
     /// Walks an object whose '{' was consumed: returns false (after consuming '}') at its end, else reads the
     /// next key into `key`, consumes the ':' and leaves the position at the value.
-    @inline(__always) mutating func nextKey(_ first: inout Bool, _ key: inout JSONStringToken) throws -> Bool {
+    @inline(__always) package mutating func nextKey(_ first: inout Bool, _ key: inout JSONStringToken) throws -> Bool {
         skipWhitespace()
         if first {
             first = false
@@ -175,7 +181,7 @@ struct JSONScanner {
 
     /// Walks an array whose '[' was consumed: returns false (after consuming ']') at its end, else leaves the
     /// position at the next element.
-    @inline(__always) mutating func nextElement(_ first: inout Bool) throws -> Bool {
+    @inline(__always) package mutating func nextElement(_ first: inout Bool) throws -> Bool {
         skipWhitespace()
         if first {
             first = false
@@ -195,7 +201,7 @@ struct JSONScanner {
     // MARK: Skipping (validating)
 
     /// Skips one value of any kind, checking its syntax.
-    mutating func skipValue(depth: Int = 0) throws {
+    package mutating func skipValue(depth: Int = 0) throws {
         switch current {
         case UInt8(ascii: "{"):
             guard depth < JSONScanner.maxDepth else { throw syntaxError("at most \(JSONScanner.maxDepth) nested arrays/objects") }
@@ -297,7 +303,7 @@ struct JSONScanner {
         }
     }
 
-    mutating func literal(_ word: StaticString) throws {
+    package mutating func literal(_ word: StaticString) throws {
         let n = word.utf8CodeUnitCount
         let p = word.utf8Start
         for i in 0..<n where byte(pos + i) != p[i] {
@@ -336,7 +342,7 @@ struct JSONScanner {
     // MARK: Strings
 
     /// Scans a string starting at its opening quote; checks escapes and refuses raw control characters.
-    @inline(__always) mutating func scanString() throws -> JSONStringToken {
+    @inline(__always) package mutating func scanString() throws -> JSONStringToken {
         pos += 1
         let start = pos
         var escaped = false
@@ -380,7 +386,7 @@ struct JSONScanner {
     }
 
     /// The string's bytes with escapes decoded (UTF-8). Lone surrogates become U+FFFD.
-    func unescapedBytes(_ t: JSONStringToken) -> [UInt8] {
+    package func unescapedBytes(_ t: JSONStringToken) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(t.end - t.start)
         var i = t.start
@@ -423,7 +429,7 @@ struct JSONScanner {
     }
 
     /// Decodes a string token to a Swift String; throws if its bytes are not valid UTF-8.
-    func string(_ t: JSONStringToken) throws -> String {
+    package func string(_ t: JSONStringToken) throws -> String {
         let s: String?
         if t.escaped {
             s = String(validating: unescapedBytes(t), as: UTF8.self)
@@ -435,7 +441,7 @@ struct JSONScanner {
     }
 
     /// Whether a key token spells `name` (compares bytes; decodes escapes only when the key has any).
-    @inline(__always) func key(_ t: JSONStringToken, is name: StaticString) -> Bool {
+    @inline(__always) package func key(_ t: JSONStringToken, is name: StaticString) -> Bool {
         let n = name.utf8CodeUnitCount
         if !t.escaped {
             return t.end - t.start == n && memcmp(base + t.start, name.utf8Start, n) == 0
@@ -447,7 +453,7 @@ struct JSONScanner {
     // MARK: Numbers
 
     /// Scans a number (checking the grammar) and accumulates its decimal digits for exact conversion.
-    @inline(__always) mutating func scanNumber() throws -> JSONNumberToken {
+    @inline(__always) package mutating func scanNumber() throws -> JSONNumberToken {
         var n = JSONNumberToken(start: pos, end: pos)
         if current == UInt8(ascii: "-") { n.negative = true; pos += 1 }
         let first = current
@@ -503,7 +509,7 @@ struct JSONScanner {
     /// The correctly rounded Double of a number token. Exact fast path when the digits fit in 53 bits and the
     /// power of ten is at most 22 (both operands exact, one IEEE operation: correctly rounded, Clinger 1990);
     /// otherwise the C library's strtod on the token's text.
-    @inline(__always) func double(_ n: JSONNumberToken) -> Double {
+    @inline(__always) package func double(_ n: JSONNumberToken) -> Double {
         if n.exact && n.mantissa <= 1 << 53 && n.exp10 >= -22 && n.exp10 <= 22 {
             let m = Double(n.mantissa)
             let v = n.exp10 >= 0 ? m * JSONScanner.powersOfTen[n.exp10] : m / JSONScanner.powersOfTen[-n.exp10]
@@ -522,7 +528,7 @@ struct JSONScanner {
     }
 
     /// The token as an Int when it is an integer (written as one, or an integral value like 640.0) in range.
-    @inline(__always) func int(_ n: JSONNumberToken) -> Int? {
+    @inline(__always) package func int(_ n: JSONNumberToken) -> Int? {
         if n.isInteger && n.exact {
             if n.negative {
                 return n.mantissa <= UInt64(Int64.max) + 1 ? Int(truncatingIfNeeded: 0 &- n.mantissa) : nil
@@ -535,7 +541,7 @@ struct JSONScanner {
     }
 
     /// The token as a UInt64 when it is a non-negative integer in range (seeds use the full 64 bits).
-    func uint64(_ n: JSONNumberToken) -> UInt64? {
+    package func uint64(_ n: JSONNumberToken) -> UInt64? {
         if n.isInteger && n.exact { return n.negative ? (n.mantissa == 0 ? 0 : nil) : n.mantissa }
         guard let i = int(n), i >= 0 else { return nil }
         return UInt64(i)

@@ -113,14 +113,19 @@ public final class WriteStage: SinkStage {
     /// Places a unit that `process` wrote in a shard's output as unit `context.unitIndex` here: images are
     /// hard-linked (copied across devices), annotation files written as `process` writes them.
     public func relocate(_ output: UnitOutput, context: StageContext) throws -> UnitOutput {
+        try relocate(output, context: context, linkingImages: true)
+    }
+
+    /// `relocate`; without `linkingImages` the image files are left out (`bench merge`: images excluded).
+    public func relocate(_ output: UnitOutput, context: StageContext, linkingImages: Bool) throws -> UnitOutput {
         let root = try outputRoot(context)
         var out = UnitOutput(dropped: output.dropped, counters: [:], issues: output.issues)
         var sidecars = Sidecars(categories: context.meta.categories)
         for var item in output.items {
-            let fileName = URL(fileURLWithPath: item.image.fileName).lastPathComponent
-            let stem = URL(fileURLWithPath: fileName).deletingPathExtension().lastPathComponent
+            let fileName = URL(fileURLWithPath: item.image.fileName, isDirectory: false).lastPathComponent
+            let stem = URL(fileURLWithPath: fileName, isDirectory: false).deletingPathExtension().lastPathComponent
             let (relative, destination) = place(fileName, unit: context.unitIndex, root: root)
-            try AtomicFile.link(item.sourcePath, to: destination)
+            if linkingImages { try AtomicFile.link(item.sourcePath, to: destination) }
             item.image.fileName = relative
             item.sourcePath = destination.path
             try sidecars.write(for: item, stem: stem, root: root, stage: self, context: context)
@@ -140,18 +145,21 @@ public final class WriteStage: SinkStage {
     }
 
     /// COCO's image folder of a unit: `shard-00003`.
-    public static func unitFolder(_ unit: Int) -> String { String(format: "shard-%05d", unit) }
+    public static func unitFolder(_ unit: Int) -> String {
+        let digits = String(unit)  // String(format:) costs more than the rest of placing an image
+        return "shard-" + String(repeating: "0", count: max(0, 5 - digits.count)) + digits
+    }
 
     /// Where an image of a unit goes: its `file_name` in the written dataset and its path.
     public func place(_ fileName: String, unit: Int, root: URL) -> (relative: String, destination: URL) {
         switch config.format {
         case .coco:
             let relative = "\(Self.unitFolder(unit))/\(fileName)"
-            return (relative, root.appendingPathComponent("images").appendingPathComponent(relative))
+            return (relative, root.appendingPathComponent("images/\(relative)", isDirectory: false))
         case .voc:
-            return (fileName, root.appendingPathComponent("VOCdevkit/\(config.vocFolder)/JPEGImages/\(fileName)"))
+            return (fileName, root.appendingPathComponent("VOCdevkit/\(config.vocFolder)/JPEGImages/\(fileName)", isDirectory: false))
         case .yolo:
-            return (fileName, root.appendingPathComponent("images").appendingPathComponent(fileName))
+            return (fileName, root.appendingPathComponent("images/\(fileName)", isDirectory: false))
         }
     }
 
@@ -170,10 +178,10 @@ public final class WriteStage: SinkStage {
             case .voc:
                 let xml = VOCWriter.annotationXML(for: item.image, annotations: item.annotations,
                                                   categories: context.meta.categories, folder: stage.config.vocFolder)
-                try AtomicFile.write(xml, to: root.appendingPathComponent("VOCdevkit/\(stage.config.vocFolder)/Annotations/\(stem).xml"))
+                try AtomicFile.write(xml, to: root.appendingPathComponent("VOCdevkit/\(stage.config.vocFolder)/Annotations/\(stem).xml", isDirectory: false))
             case .yolo:
                 let left = try YOLOWriter.writeLabels(for: item.image, annotations: item.annotations, classes: classes,
-                                                      to: root.appendingPathComponent("labels/\(stem).txt"))
+                                                      to: root.appendingPathComponent("labels/\(stem).txt", isDirectory: false))
                 omitted.crowd += left.crowd
                 omitted.outsideImage += left.outsideImage
                 omitted.unknownCategory += left.unknownCategory
@@ -188,7 +196,7 @@ public final class WriteStage: SinkStage {
         out.count("boxes-not-written-outside-image", omitted.outsideImage)
         out.count("boxes-not-written-unknown-category", omitted.unknownCategory)
         if config.format == .coco {
-            let shardFile = root.appendingPathComponent("annotations/shards/\(Self.unitFolder(context.unitIndex)).json")
+            let shardFile = root.appendingPathComponent("annotations/shards/\(Self.unitFolder(context.unitIndex)).json", isDirectory: false)
             try COCOWriter.write(dataset(of: out.items, context: context), to: shardFile, segmentation: config.segmentation)
         }
         out.count("images-written", out.items.count)
@@ -254,6 +262,12 @@ public final class WriteStage: SinkStage {
         let name = datasetName(context)
         var outputs: [String: String] = [:]
         var written = dataset(of: items, context: context)
+        let referenceItems = reference.flatMap(\.items)
+        let statistics = BackgroundValue { [written] in
+            let referenceSet = DetectionDataset(images: referenceItems.map(\.image), annotations: referenceItems.flatMap(\.annotations),
+                                                categories: context.meta.categories)
+            return DatasetStatistics(dataset: written, name: name, reference: referenceSet, referenceName: context.meta.name)
+        }
         switch config.format {
         case .coco:
             let instances = root.appendingPathComponent("annotations/instances_\(name).json")
@@ -272,7 +286,7 @@ public final class WriteStage: SinkStage {
                 outputs["captions"] = file.path
             }
         case .voc:
-            let stems = items.map { URL(fileURLWithPath: $0.image.fileName).deletingPathExtension().lastPathComponent }
+            let stems = items.map { URL(fileURLWithPath: $0.image.fileName, isDirectory: false).deletingPathExtension().lastPathComponent }
             let year = root.appendingPathComponent("VOCdevkit/\(config.vocFolder)")
             try VOCWriter.writeImageSets(stems: stems, to: year.appendingPathComponent("ImageSets/Main"), split: config.vocSplit)
             try VOCWriter.writeLabelMap(categories: context.meta.categories, to: year.appendingPathComponent("labelmap.txt"))
@@ -287,12 +301,8 @@ public final class WriteStage: SinkStage {
             try AtomicFile.write(Self.renameMapping(renames), to: file)
             outputs["renamed_images"] = file.path
         }
-        let referenceItems = reference.flatMap(\.items)
         try writeGenerationExtras(items, referenceItems: referenceItems, root: root, name: name, context: context, outputs: &outputs)
-        let referenceSet = DetectionDataset(images: referenceItems.map(\.image), annotations: referenceItems.flatMap(\.annotations),
-                                            categories: context.meta.categories)
-        let stats = DatasetStatistics(dataset: written, name: name, reference: referenceSet, referenceName: context.meta.name)
-        try stats.write(to: root)
+        try statistics.value.write(to: root)
         outputs["statistics"] = root.appendingPathComponent("stats.md").path
         return SinkSummary(outputs: outputs, images: written.images.count, annotations: written.annotations.count,
                            problems: problems.isEmpty ? nil : problems)
@@ -365,7 +375,7 @@ public final class WriteStage: SinkStage {
     /// VOC cannot hold whitespace, control characters, hidden or empty stems (`VOCWriter.stemRefusal`); YOLO
     /// hidden, empty or control characters (`YOLOWriter.stemRefusal`); COCO keeps every name.
     func outputStem(_ image: ImageInfo) -> (stem: String, renamed: Bool) {
-        let stem = URL(fileURLWithPath: image.fileName).deletingPathExtension().lastPathComponent
+        let stem = URL(fileURLWithPath: image.fileName, isDirectory: false).deletingPathExtension().lastPathComponent
         let refusal: String? = switch config.format {
         case .coco: nil
         case .voc: VOCWriter.stemRefusal(stem)

@@ -44,38 +44,52 @@ public enum AtomicFile {
         return result
     }
 
+    /// Whether this thread's writes skip their fsyncs (inside `writingUnsynced`). A task-local value does not reach
+    /// Dispatch's worker threads: a parallel loop passes it on with `continuing(unsynced:_:)`.
+    public static var isUnsynced: Bool { deferSync }
+
+    public static func continuing<T>(unsynced: Bool, _ body: () throws -> T) rethrows -> T {
+        try $deferSync.withValue(unsynced) { try body() }
+    }
+
     public static func write(_ bytes: some Collection<UInt8>, to url: URL, createDirectories: Bool = true) throws {
         let path = url.path
         let dir = url.deletingLastPathComponent().path
         if createDirectories { try makeDirectories(dir) }
-        let tmp = path + ".\(getpid())" + temporarySuffix
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw WriteError(path: tmp, operation: "create", code: errno) }
+        // In a staging folder (`writingUnsynced`) nobody reads before the rename: write in place, as `link` does.
+        let target = deferSync ? path : path + ".\(getpid())" + temporarySuffix
+        let fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw WriteError(path: target, operation: "create", code: errno) }
         var ok = false
-        defer { if !ok { close(fd); unlink(tmp) } }
-        let contiguous = Array(bytes)
-        try contiguous.withUnsafeBytes { raw in
+        defer { if !ok { close(fd); unlink(target) } }
+        func writeAll(_ raw: UnsafeRawBufferPointer) throws {
             var offset = 0
             while offset < raw.count {
                 let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    throw WriteError(path: tmp, operation: "write", code: errno)
+                    throw WriteError(path: target, operation: "write", code: errno)
                 }
                 offset += n
             }
         }
-        if !deferSync {
-            guard fsync(fd) == 0 else { throw WriteError(path: tmp, operation: "fsync", code: errno) }
+        if try bytes.withContiguousStorageIfAvailable({ try writeAll(UnsafeRawBufferPointer($0)) }) == nil {
+            try Array(bytes).withUnsafeBytes { try writeAll($0) }
         }
+        if deferSync {
+            ok = true
+            guard close(fd) == 0 else { throw WriteError(path: target, operation: "close", code: errno) }
+            return
+        }
+        guard fsync(fd) == 0 else { throw WriteError(path: target, operation: "fsync", code: errno) }
         close(fd)
         ok = true
-        guard rename(tmp, path) == 0 else {
+        guard rename(target, path) == 0 else {
             let e = errno
-            unlink(tmp)
+            unlink(target)
             throw WriteError(path: path, operation: "rename", code: e)
         }
-        if !deferSync { syncDirectory(dir) }
+        syncDirectory(dir)
     }
 
     public static func write(_ text: String, to url: URL) throws { try write(Array(text.utf8), to: url) }
@@ -112,6 +126,8 @@ public enum AtomicFile {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
+            // Another thread may have made it (or a parent) between the check and the call.
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue { return }
             throw WriteError(path: path, operation: "create directory", code: errno == 0 ? EACCES : errno)
         }
     }

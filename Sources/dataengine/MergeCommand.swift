@@ -34,6 +34,7 @@ struct MergeCommand: ParsableCommand {
             for (name, path) in sink.outputs.sorted(by: { $0.key < $1.key }) { print("    \(name): \(path)") }
             for problem in sink.problems ?? [] { print("    problem: \(problem)") }
         }
+        print("  time: " + summary.phases.map { "\($0.name) \(String(format: "%.1f", $0.seconds)) s" }.joined(separator: ", "))
         if summary.outputs.values.allSatisfy({ $0.images == 0 }) {
             throw PipelineError(message: "the merged output holds no images", hint: "every shard's report.md says what its stages dropped")
         }

@@ -75,7 +75,8 @@ public protocol SinkStage: Stage {
     func checkBeforeRun(_ source: SourceOutput, context: StageContext) throws -> [String]
     /// `dataengine merge`: one unit's committed output, as `process` wrote it in a shard's run directory, placed
     /// as unit `context.unitIndex` of `context.outputDirectory` exactly as `process` would have written it there
-    /// (files hard-linked where possible). Returns the output as `process` would have returned it.
+    /// (files hard-linked where possible). Returns the output as `process` would have returned it. Called for
+    /// several units at once, as `process` is.
     func relocate(_ output: UnitOutput, context: StageContext) throws -> UnitOutput
 }
 

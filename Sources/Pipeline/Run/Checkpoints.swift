@@ -38,13 +38,24 @@ public struct Checkpoints: Sendable {
             throw PipelineError(message: "checkpoint \(url.path) is missing", hint: "the run directory is damaged; start a new run")
         }
         do {
+            let json = try Zstd.decompress([UInt8](data))
+            if let fast = Self.fastDecode(T.self, json, runRoot: runRoot) { return fast }
             let decoder = JSONDecoder()
             if let runRoot { decoder.userInfo[.runRoot] = runRoot }
-            return try decoder.decode(T.self, from: Data(try Zstd.decompress([UInt8](data))))
+            return try decoder.decode(T.self, from: Data(json))
         } catch {
             throw PipelineError(message: "checkpoint \(url.path) cannot be read: \(error)",
                                 hint: "delete that file and resume to redo its unit, or start a new run")
         }
+    }
+}
+
+extension Checkpoints {
+    /// Unit outputs through `CheckpointDecoder` (nil: not such a type, or declined; `JSONDecoder` reads it).
+    static func fastDecode<T>(_ type: T.Type, _ json: [UInt8], runRoot: String?) -> T? {
+        if T.self == UnitRecord.self { return CheckpointDecoder.unitRecord(json, runRoot: runRoot) as? T }
+        if T.self == UnitOutput.self { return CheckpointDecoder.unitOutput(json, runRoot: runRoot) as? T }
+        return nil
     }
 }
 

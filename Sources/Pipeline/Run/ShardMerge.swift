@@ -14,6 +14,8 @@ public struct ShardMerge: Sendable {
         public var sourceItems: Int
         public var outputs: [String: SinkSummary]
         public var seconds: Double
+        /// Where the time went, in order: "reading checkpoints", "placing units (coco)", "finalizing (coco)", ...
+        public var phases: [(name: String, seconds: Double)]
     }
 
     /// The record of the last merge, `RUNROOT/merge.json`: a merge may replace only a folder it wrote itself.
@@ -132,7 +134,14 @@ public struct ShardMerge: Sendable {
         try refuseForeignOutput(out)
         let shape = try shape()
         let plan = shape.plan
+        var phases: [(name: String, seconds: Double)] = []
+        var phaseStart = Date()
+        func endPhase(_ name: String) {
+            phases.append((name, Date().timeIntervalSince(phaseStart)))
+            phaseStart = Date()
+        }
         let states = try loadAll(shape)
+        endPhase("reading checkpoints")
         let order = try SourceOrder(states: states, shards: inventory.shards)
         // With a rounds stage, the sinks after it read its output: its input's items in the unsharded order, then
         // each round's results in the order of the round's shared plan.
@@ -164,21 +173,29 @@ public struct ShardMerge: Sendable {
                 } else {
                     units = try regroup(segment.tail, states: states, count: order.items.count, batchSize: batchSize) { item in order.rank(of: item) }
                 }
+                endPhase("ordering (\(segment.tail))")
                 let folder = staging.appendingPathComponent(segment.tail)
                 try AtomicFile.makeDirectories(folder.path)
                 let meta = states[0].summary.meta
-                func context(_ unit: Int) -> StageContext {
+                @Sendable func context(_ unit: Int) -> StageContext {
                     StageContext(runSeed: plan.seed, stageId: segment.tail, meta: meta, unitIndex: unit, outputDirectory: folder)
                 }
-                let relocated = try units.enumerated().map { try sink.relocate($1, context: context($0)) }
+                let unsynced = AtomicFile.isUnsynced
+                let relocated = try Self.parallelMap(Array(units.indices)) { k in
+                    try AtomicFile.continuing(unsynced: unsynced) { try sink.relocate(units[k], context: context(k)) }
+                }
+                endPhase("placing \(units.count) units (\(segment.tail))")
                 outputs[segment.tail] = try sink.finalize(relocated, reference: [UnitOutput(items: order.items)], context: context(0))
+                endPhase("finalizing (\(segment.tail))")
             }
         }
+        endPhase("syncing")
         try install(staging, at: out)
         for (stage, summary) in outputs {
             outputs[stage]?.outputs = summary.outputs.mapValues { $0.hasPrefix(staging.path) ? out.path + $0.dropFirst(staging.path.count) : $0 }
         }
-        return Summary(shards: inventory.count, sourceItems: order.items.count, outputs: outputs, seconds: Date().timeIntervalSince(started))
+        return Summary(shards: inventory.count, sourceItems: order.items.count, outputs: outputs, seconds: Date().timeIntervalSince(started),
+                       phases: phases)
     }
 
     func isDownstream(_ segment: ExecutionGraph.Segment, of barrier: ExecutionGraph.Segment, in graph: ExecutionGraph) -> Bool {
@@ -276,7 +293,7 @@ public struct ShardMerge: Sendable {
         return count
     }
 
-    /// `transform` of every element, on all cores (reading and decoding checkpoints is most of a merge).
+    /// `transform` of every element, on all cores (reading checkpoints and placing units are most of a merge).
     static func parallelMap<T: Sendable, R>(_ elements: [T], _ transform: @Sendable (T) throws -> R) throws -> [R] {
         var results = [Result<R, Error>?](repeating: nil, count: elements.count)
         results.withUnsafeMutableBufferPointer { buffer in
