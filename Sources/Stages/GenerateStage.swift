@@ -10,9 +10,17 @@ public struct GenerateConfig: StageConfig, Equatable {
     public enum Scheduler: String, ConfigEnum {
         case dpmSolverPlusPlus = "dpm-solver++"
         case ddim
+        /// diffusers' EulerDiscreteScheduler with the model's scheduler config (SD-Turbo: trailing, 1-4 steps).
+        case euler
 
-        var engine: SchedulerType { self == .ddim ? .ddim : .dpmSolverMultistep }
-        /// The paper runs DPM-Solver++ for 30 steps; the authors' code DDIM for 50.
+        var engine: SchedulerType {
+            switch self {
+            case .dpmSolverPlusPlus: return .dpmSolverMultistep
+            case .ddim: return .ddim
+            case .euler: return .eulerDiscrete
+            }
+        }
+        /// The paper runs DPM-Solver++ for 30 steps; the authors' code DDIM for 50; Euler 30 like the paper.
         var defaultSteps: Int { self == .ddim ? 50 : 30 }
     }
 
@@ -73,7 +81,7 @@ public struct GenerateConfig: StageConfig, Equatable {
             throw fail(.guidance, "guidance is 0...\(Self.maxGuidance) (7.5 in the paper; <= 1 turns classifier-free guidance off; larger values make NaN images)")
         }
         guard eta.lower >= 0, eta.upper <= 1 else { throw fail(.eta, "eta lies in [0, 1] (0: deterministic DDIM)") }
-        guard (1...1000).contains(resolvedSteps) else { throw fail(.steps, "steps is 1...1000 (30 for dpm-solver++, 50 for ddim)") }
+        guard (1...1000).contains(resolvedSteps) else { throw fail(.steps, "steps is 1...1000 (30 for dpm-solver++ and euler, 50 for ddim; 1-4 for SD-Turbo with euler)") }
         guard Int(Double(resolvedSteps) * encodeRatio.lower) >= 1 else {
             throw fail(.encodeRatio, "encode_ratio \(encodeRatio.lower) of \(resolvedSteps) steps runs no denoising step (diffusers runs int(steps x ratio) = 0): "
                            + "use an encode_ratio of at least \(String(format: "%.3g", 1 / Double(resolvedSteps))) or more steps")

@@ -50,6 +50,14 @@ public struct GenerationEstimate: Sendable {
         }
     }
 
+    /// Few-step models (SD-Turbo: Euler, 1-4 steps) are distilled to run without classifier-free guidance, which
+    /// doubles every UNet call and over-saturates their images.
+    public static func fewStepGuidanceWarning(_ config: GenerateConfig) -> String? {
+        guard config.scheduler == .euler, config.resolvedSteps <= 4, config.guidance.upper > 1 else { return nil }
+        return "guidance up to \(config.guidance.upper) with \(config.resolvedSteps) Euler steps: few-step models such as SD-Turbo "
+            + "are run at guidance 0 (guidance doubles every UNet call and over-saturates their images); set `guidance: 0`"
+    }
+
     private static func lastTimestep<S: DiffusionScheduler>(_ scheduler: S, steps: Int, strength: Double) throws -> Int {
         var scheduler = scheduler
         return try Img2ImgTimesteps.prepare(&scheduler, steps: steps, strength: strength).timesteps.last ?? 0

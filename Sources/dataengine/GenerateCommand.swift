@@ -27,8 +27,10 @@ struct GenerateCommand: ParsableCommand {
             final_latent and timesteps; --dump-taps the adapter's feature taps of the last step (stride<s>, \
             taps_timestep; see docs/taps.md).
 
-            Schedulers: dpm-solver++ (DiffusionEngine's paper: 2M, 30 steps) or ddim (the authors' code: 50 \
-            steps, eta 0.1-0.4); other settings come from the model's scheduler/scheduler_config.json.
+            Schedulers: dpm-solver++ (DiffusionEngine's paper: 2M, 30 steps), ddim (the authors' code: 50 \
+            steps, eta 0.1-0.4) or euler (diffusers' EulerDiscreteScheduler: SD-Turbo's, with trailing spacing in \
+            its folder, runs 1-4 steps at guidance 0); other settings come from the model's \
+            scheduler/scheduler_config.json.
 
             Examples:
               dataengine generate --model models/demo \\
@@ -40,8 +42,14 @@ struct GenerateCommand: ParsableCommand {
             """)
 
     enum SchedulerName: String, ExpressibleByArgument, CaseIterable {
-        case dpmSolverPlusPlus = "dpm-solver++", ddim
-        var type: SchedulerType { self == .ddim ? .ddim : .dpmSolverMultistep }
+        case dpmSolverPlusPlus = "dpm-solver++", ddim, euler
+        var type: SchedulerType {
+            switch self {
+            case .dpmSolverPlusPlus: return .dpmSolverMultistep
+            case .ddim: return .ddim
+            case .euler: return .eulerDiscrete
+            }
+        }
     }
 
     @Option(help: "A diffusers Stable Diffusion 1.x/2.x folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/).")
@@ -65,7 +73,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Classifier-free guidance scale (<= 1: no guidance).")
     var guidance: Float = 7.5
 
-    @Option(help: "Scheduler: dpm-solver++ or ddim.")
+    @Option(help: "Scheduler: dpm-solver++, ddim or euler.")
     var scheduler: SchedulerName = .dpmSolverPlusPlus
 
     @Option(help: "DDIM's eta (0 = deterministic).")

@@ -111,6 +111,7 @@ struct ValidateCommand: ParsableCommand {
                   + "Slurm array or a Kubernetes Indexed Job, then `dataengine merge`; deploy/ and docs/scale-out.md)")
         }
         let timesteps = try GenerationEstimate.lastTimesteps(config, models: models)
+        if let warning = GenerationEstimate.fewStepGuidanceWarning(config) { print("warning: \(warning)") }
         if let adapter {
             print("labels come from the last step at t = \(Set(timesteps).sorted().map(String.init).joined(separator: " ... ")); the adapter was trained at t in \(adapter.config.timestepRange.lowerBound)...\(adapter.config.timestepRange.upperBound)")
             for t in Set(timesteps).sorted() {

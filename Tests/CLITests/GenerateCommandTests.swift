@@ -56,6 +56,22 @@ final class GenerateCommandTests: XCTestCase {
         XCTAssertEqual(metadata?["taps_timestep"], "100.0", "DPM-Solver++ 10 linspace steps end at t = 100")
     }
 
+    func testEulerRunsTheFoldersSpacingAndEndsAtItsLastTimestep() throws {
+        // The fixture's scheduler_config.json is DDIM's with leading spacing and steps_offset 1: Euler reads the same.
+        let euler = try generate(["--scheduler", "euler", "--steps", "10", "--strength", "0.5", "--seed", "3", "--out", path("e.jpg"),
+                                  "--dump-latents", path("latents.safetensors"), "--dump-taps", path("taps.safetensors")])
+        XCTAssertEqual(euler.status, 0, euler.stderr)
+        let latents = try safetensorsHeader(path("latents.safetensors"))
+        XCTAssertNotNil(latents["step.4"])
+        XCTAssertNil(latents["step.5"], "strength 0.5 of 10 steps keeps 5")
+        let metadata = try safetensorsHeader(path("taps.safetensors"))["__metadata__"] as? [String: String]
+        XCTAssertEqual(metadata?["taps_timestep"], "1.0", "leading spacing with steps_offset 1 ends at t = 1")
+        let dpm = try generate(["--steps", "10", "--strength", "0.5", "--seed", "3", "--out", path("d.jpg")])
+        XCTAssertEqual(dpm.status, 0, dpm.stderr)
+        XCTAssertNotEqual(try Data(contentsOf: temp.appendingPathComponent("e.jpg")), try Data(contentsOf: temp.appendingPathComponent("d.jpg")),
+                          "another sampler gives another image")
+    }
+
     func testDDIMWithEtaDumpsItsStepNoiseAndReproduces() throws {
         let args = ["--scheduler", "ddim", "--eta", "0.3", "--strength", "0.5"]
         let first = try generate(args + ["--seed", "1", "--out", path("a.jpg"), "--dump-noise", path("noise.safetensors"),

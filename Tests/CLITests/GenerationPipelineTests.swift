@@ -296,4 +296,35 @@ final class GenerationPipelineTests: XCTestCase {
         XCTAssertEqual(validate.status, 2, validate.stderr)
         XCTAssertTrue(validate.stderr.contains("nowhere") && !validate.stderr.contains("Usage:"), "no usage block for a missing model: \(validate.stderr)")
     }
+
+    /// `scheduler: euler` end to end: a few-step run (2 steps at ratio 0.5, guidance 0) writes its dataset with
+    /// the scheduler in each image's provenance, and validate warns when guidance is on with so few steps.
+    func testAFewStepEulerPipelineRunsAndValidateWarnsAboutGuidance() throws {
+        let base = try String(contentsOf: pipeline, encoding: .utf8)
+        func variant(_ name: String, guidance: String) throws -> URL {
+            let text = base.replacingOccurrences(of: "encode_ratio: [0.5, 1.0]\n    steps: 4",
+                                                 with: "encode_ratio: 0.5\n    steps: 2\n    scheduler: euler\n    guidance: \(guidance)")
+            XCTAssertNotEqual(text, base, "the pipeline text changed")
+            let url = temp.appendingPathComponent(name)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+            return url
+        }
+        let fewStep = try variant("euler.yaml", guidance: "0")
+        let result = try CLIHarness.run(["run", fewStep.path, "--run-dir", temp.appendingPathComponent("euler").path])
+        XCTAssertEqual(result.status, 0, result.stderr + result.stdout)
+        XCTAssertFalse(result.stdout.contains("few-step models"), result.stdout)
+        let file = temp.appendingPathComponent("euler/output/coco/annotations/instances_coco.json")
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
+        let images = try XCTUnwrap(json["images"] as? [[String: Any]])
+        XCTAssertFalse(images.isEmpty)
+        for image in images {
+            XCTAssertEqual(image["scheduler"] as? String, "euler", "\(image)")
+            XCTAssertEqual(image["steps"] as? Int, 2, "\(image)")
+            // The fixture's config: leading spacing with steps_offset 1, so 2 steps are 501 and 1; ratio 0.5 keeps the last.
+            XCTAssertEqual(image["tap_timestep"] as? Int, 1, "\(image)")
+        }
+        let guided = try CLIHarness.run(["validate", try variant("guided.yaml", guidance: "7.5").path])
+        XCTAssertEqual(guided.status, 0, guided.stderr)
+        XCTAssertTrue(guided.stdout.contains("few-step models such as SD-Turbo are run at guidance 0"), guided.stdout)
+    }
 }

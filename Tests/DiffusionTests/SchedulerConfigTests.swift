@@ -34,6 +34,8 @@ final class SchedulerConfigTests: XCTestCase {
             fields["final_sigmas_type"] = .string(c.finalSigmasType.rawValue)
             fields["lambda_min_clipped"] = c.lambdaMinClipped == -.infinity ? .string("-inf") : .double(c.lambdaMinClipped)
             fields["use_karras_sigmas"] = .bool(false)
+        case .eulerDiscrete:
+            fields["final_sigmas_type"] = .string(c.finalSigmasType.rawValue)
         }
         return fields
     }

@@ -22,6 +22,7 @@ final class SchedulerParityTests: XCTestCase {
             switch config.scheduler {
             case .ddim: got = DDIMScheduler(config: config).alphasCumprod
             case .dpmSolverMultistep: got = DPMSolverMultistepScheduler(config: config).alphasCumprod
+            case .eulerDiscrete: got = EulerDiscreteScheduler(config: config).alphasCumprod
             }
             XCTAssertEqual(got.count, expected.count, "\(entry)")
             if config.rescaleBetasZeroSNR {
@@ -234,17 +235,23 @@ final class SchedulerParityTests: XCTestCase {
         XCTAssertEqual(dpm.index(for: 0), 9)  // absent: the last index
     }
 
-    func testProtocolDrivesBothSchedulers() throws {
+    func testProtocolDrivesEveryScheduler() throws {
         for type in SchedulerType.allCases {
             let config = try SchedulerConfig(contentsOf: SchedulerFixtures.configURL("sd15"), for: type)
             var scheduler = config.makeScheduler()
             XCTAssertEqual(scheduler.order, 1)
-            XCTAssertEqual(scheduler.initNoiseSigma, 1)
             let cut = try Img2ImgTimesteps.prepare(&scheduler, steps: 20, strength: 0.5)
             XCTAssertEqual(cut.timesteps.count, 10)
             XCTAssertEqual(Array(scheduler.timesteps.suffix(10)), cut.timesteps)
             let x = Tensor(repeating: 0.5, shape: [1, 4, 2, 2])
-            XCTAssertEqual(scheduler.scaleModelInput(x, timestep: cut.latentTimestep), x)
+            if type == .eulerDiscrete {
+                // Euler keeps samples at noise level sigma: the model sees them scaled, txt2img starts from sigma_max.
+                XCTAssertGreaterThan(scheduler.initNoiseSigma, 1)
+                XCTAssertLessThan(scheduler.scaleModelInput(x, timestep: cut.latentTimestep).scalars[0], 0.5)
+            } else {
+                XCTAssertEqual(scheduler.initNoiseSigma, 1)
+                XCTAssertEqual(scheduler.scaleModelInput(x, timestep: cut.latentTimestep), x)
+            }
             var sample = scheduler.addNoise(original: x, noise: x, timestep: cut.latentTimestep)
             for t in cut.timesteps {
                 sample = scheduler.step(modelOutput: x * 0.1, timestep: t, sample: sample, noise: nil)

@@ -43,6 +43,10 @@ final class GenerationStagesTests: XCTestCase {
         XCTAssertEqual(g.variants, 2)
         XCTAssertEqual(g.prompt.source, .auto)
         XCTAssertEqual(g.dependencies, ["/tmp/models/demo"])
+        let euler = try XCTUnwrap(try parse("  - kind: generate\n    model: m\n    scheduler: euler\n    steps: 2\n    encode_ratio: 0.5\n    guidance: 0\n")
+            .stages[0].config as? GenerateConfig)
+        XCTAssertEqual(euler.scheduler.engine, .eulerDiscrete)
+        XCTAssertEqual(euler.resolvedSteps, 2)
         let dpm = try XCTUnwrap(try parse("  - kind: generate\n    model: m\n").stages[0].config as? GenerateConfig)
         XCTAssertEqual(dpm.resolvedSteps, 30, "DPM-Solver++ runs 30 steps as in the paper")
     }
@@ -50,7 +54,7 @@ final class GenerationStagesTests: XCTestCase {
     func testGenerateConfigRejectsBadValuesWithAReason() {
         let cases = [
             ("encode_ratio: [0.0, 0.5]", "encode_ratio"), ("encode_ratio: [0.8, 0.4]", "low <= high"), ("size: 100", "multiple of 8"),
-            ("variants: 0", "variants"), ("scheduler: euler", "euler"), ("min_box_visible: 2", "min_box_visible"),
+            ("variants: 0", "variants"), ("scheduler: euler-ancestral", "euler-ancestral"), ("min_box_visible: 2", "min_box_visible"),
         ]
         for (line, expected) in cases {
             XCTAssertThrowsError(try parse("  - kind: generate\n    model: m\n    \(line)\n"), line) { error in

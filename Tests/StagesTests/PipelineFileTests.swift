@@ -117,9 +117,9 @@ final class PipelineFileTests: XCTestCase {
     func testValueErrorsNameTheLineAndWhatIsAllowed() throws {
         let stage = "  - kind: generate\n    model: m\n"
         // Line 9 holds the value in each case (the base is 6 lines, then the stage's two).
-        let scheduler = try XCTUnwrap(configError(base + stage + "    scheduler: euler\n  - kind: label\n  - kind: write\n"))
+        let scheduler = try XCTUnwrap(configError(base + stage + "    scheduler: euler-a\n  - kind: label\n  - kind: write\n"))
         XCTAssertEqual(scheduler.line, 9, scheduler.description)
-        XCTAssertTrue(scheduler.description.contains("`euler` is not one of: dpm-solver++, ddim"), scheduler.description)
+        XCTAssertTrue(scheduler.description.contains("`euler-a` is not one of: dpm-solver++, ddim, euler"), scheduler.description)
         XCTAssertFalse(scheduler.description.contains("Cannot initialize"), scheduler.description)
         let ratio = try XCTUnwrap(configError(base + stage + "    encode_ratio: [0.5, 1.5]\n  - kind: label\n  - kind: write\n"))
         XCTAssertEqual(ratio.line, 9, ratio.description)

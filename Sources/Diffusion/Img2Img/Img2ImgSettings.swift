@@ -35,7 +35,8 @@ public struct Img2ImgSettings: Sendable {
     }
 
     /// DPM-Solver++ as the DiffusionEngine paper runs it (2M, midpoint, lower-order final step, final sigma 0,
-    /// linspace spacing); DDIM as the authors' code (leading spacing; the rest from the model's config).
+    /// linspace spacing); DDIM as the authors' code (leading spacing; the rest from the model's config); Euler as the
+    /// model's config says (diffusers' `EulerDiscreteScheduler.from_config(pipe.scheduler.config)`).
     public static func schedulerDefaults(for scheduler: SchedulerType) -> [String: JSONValue] {
         switch scheduler {
         case .dpmSolverMultistep:
@@ -44,6 +45,8 @@ public struct Img2ImgSettings: Sendable {
                     "timestep_spacing": .string("linspace"), "use_karras_sigmas": .bool(false)]
         case .ddim:
             return ["timestep_spacing": .string("leading")]
+        case .eulerDiscrete:
+            return [:]  // the model's own config (SD-Turbo's: trailing), else Euler's defaults (linspace)
         }
     }
 

@@ -112,7 +112,8 @@ public struct StableDiffusionImg2ImgPipeline: Sendable {
             let isLast = i == cut.timesteps.count - 1
             var input = cfg ? Tensor.concat([latents, latents], dim: 0) : latents
             input = scheduler.scaleModelInput(input, timestep: t)
-            let (output, stepTaps) = unet.forward(input, timesteps: [Float(t)], encoderHiddenStates: embeddings,
+            let modelTimestep = scheduler.modelTimesteps[cut.beginIndex + i]
+            let (output, stepTaps) = unet.forward(input, timesteps: [modelTimestep], encoderHiddenStates: embeddings,
                                                   tapBatchIndex: wantTaps && isLast ? (cfg ? 1 : 0) : nil)
             if isLast { lastTaps = stepTaps }
             var prediction = output

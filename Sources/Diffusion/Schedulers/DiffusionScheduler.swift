@@ -12,7 +12,10 @@ public protocol DiffusionScheduler: Sendable {
     var config: SchedulerConfig { get }
     /// The inference timesteps, from noisiest to cleanest (after `setTimesteps`; before, all training timesteps).
     var timesteps: [Int] { get }
-    /// Model evaluations per timestep (diffusers' `order` class attribute; 1 for DDIM and DPM-Solver multistep).
+    /// The same timesteps as the model is given them: equal to `timesteps` except where a scheduler's spacing
+    /// leaves them fractional (Euler's `linspace`), where `timesteps` holds them rounded.
+    var modelTimesteps: [Float] { get }
+    /// Model evaluations per timestep (diffusers' `order` class attribute; 1 for DDIM, DPM-Solver multistep and Euler).
     var order: Int { get }
     /// The standard deviation of the initial noise of txt2img (1 for both).
     var initNoiseSigma: Float { get }
@@ -35,6 +38,7 @@ public protocol DiffusionScheduler: Sendable {
 
 extension DiffusionScheduler {
     public func scaleModelInput(_ sample: Tensor, timestep: Int) -> Tensor { sample }
+    public var modelTimesteps: [Float] { timesteps.map(Float.init) }
 }
 
 extension SchedulerConfig {
@@ -47,6 +51,7 @@ extension SchedulerConfig {
             ddim.eta = eta
             return ddim
         case .dpmSolverMultistep: return DPMSolverMultistepScheduler(config: self)
+        case .eulerDiscrete: return EulerDiscreteScheduler(config: self)
         }
     }
 }

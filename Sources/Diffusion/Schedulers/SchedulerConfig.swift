@@ -37,6 +37,7 @@ public struct SchedulerConfig: Sendable, Equatable {
     public var solverType: DPMSolverType = .midpoint
     public var lowerOrderFinal: Bool = true
     public var eulerAtFinal: Bool = false
+    /// Also Euler's (`final_sigmas_type`, the same two values and default).
     public var finalSigmasType: DPMFinalSigmas = .zero
     /// Timesteps whose log-SNR lambda is below this are left out of `setTimesteps` (-inf: none).
     public var lambdaMinClipped: Double = -.infinity
@@ -47,11 +48,11 @@ public struct SchedulerConfig: Sendable, Equatable {
         timestepSpacing = Self.defaultTimestepSpacing(scheduler)
     }
 
-    /// The class's default `timestep_spacing`: `leading` for DDIM, `linspace` for DPM-Solver multistep.
+    /// The class's default `timestep_spacing`: `leading` for DDIM, `linspace` for DPM-Solver multistep and Euler.
     public static func defaultTimestepSpacing(_ scheduler: SchedulerType) -> TimestepSpacing {
         switch scheduler {
         case .ddim: return .leading
-        case .dpmSolverMultistep: return .linspace
+        case .dpmSolverMultistep, .eulerDiscrete: return .linspace
         }
     }
 

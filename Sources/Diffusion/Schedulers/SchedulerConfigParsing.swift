@@ -87,6 +87,31 @@ extension SchedulerConfig {
             setAlphaToOne = try r.bool("set_alpha_to_one", default: setAlphaToOne)
         case .dpmSolverMultistep:
             try readDPMSolver(r)
+        case .eulerDiscrete:
+            try readEuler(r)
+        }
+    }
+
+    private mutating func readEuler(_ r: SchedulerConfigReader) throws {
+        finalSigmasType = try r.choice("final_sigmas_type", default: finalSigmasType)
+        let interpolation = try r.string("interpolation_type", default: "linear")
+        switch interpolation {
+        case "linear": break
+        case "log_linear": throw r.unsupported("interpolation_type", interpolation, "only \"linear\" interpolation of the training sigmas is implemented")
+        default: throw r.invalid("interpolation_type", "unknown value \"\(interpolation)\"", hint: "use \"linear\"")
+        }
+        for key in ["use_karras_sigmas", "use_exponential_sigmas", "use_beta_sigmas"] {
+            try r.requireFalse(key, "only the scheduler's own sigmas (at the spaced timesteps) are implemented")
+        }
+        let timestepType = try r.string("timestep_type", default: "discrete")
+        switch timestepType {
+        case "discrete": break
+        case "continuous":
+            // diffusers uses log-sigma timesteps only for v-prediction; otherwise "continuous" changes nothing.
+            if predictionType == .vPrediction {
+                throw r.unsupported("timestep_type", timestepType, "continuous (EDM) timesteps with v-prediction are not implemented")
+            }
+        default: throw r.invalid("timestep_type", "unknown value \"\(timestepType)\"", hint: "use \"discrete\"")
         }
     }
 
