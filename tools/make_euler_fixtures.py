@@ -24,17 +24,15 @@ set_begin_index), add_noise(original, noise, timesteps[:1]); then per kept times
 step(model_outputs[i], t, sample). txt2img cases start from noise * init_noise_sigma with no begin index (the
 index_for_timestep path). Deterministic: seeded generators, one thread, fixed key order.
 """
-import argparse
-import filecmp
 import json
 import os
-import shutil
 import sys
-import tempfile
 
 import numpy as np
 import safetensors.torch
 import torch
+
+import fixture_folder  # tools/fixture_folder.py
 
 import diffusers
 from diffusers import EulerDiscreteScheduler
@@ -207,23 +205,7 @@ def img2img(tensors):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="rebuild in a temporary folder and compare")
-    parser.add_argument("--out", default=OUT)
-    args = parser.parse_args()
-    if args.check:
-        with tempfile.TemporaryDirectory() as tmp:
-            build(tmp)
-            names = ["manifest.json", "tensors.safetensors"]
-            _, mismatch, errors = filecmp.cmpfiles(args.out, tmp, names, shallow=False)
-            if mismatch or errors:
-                print("differs:", mismatch + errors)
-                sys.exit(1)
-            print("identical")
-        return
-    shutil.rmtree(args.out, ignore_errors=True)
-    build(args.out)
-    print("wrote", os.path.normpath(args.out))
+    fixture_folder.main(__doc__, OUT, build)
 
 
 if __name__ == "__main__":

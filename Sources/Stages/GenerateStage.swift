@@ -45,6 +45,8 @@ public struct GenerateConfig: StageConfig, Equatable {
     public var minBoxVisible: Double = 0.5
     public var jpegQuality: Int = 95
     public var prompt = PromptConfig()
+    /// The VAE that encodes and the one that decodes (`kl`, the model's; `tiny`, a TAESD folder).
+    public var vae = GenerateVAEConfig()
 
     public init() {}
 
@@ -54,7 +56,7 @@ public struct GenerateConfig: StageConfig, Equatable {
     public var resolvedSteps: Int { steps ?? scheduler.defaultSteps }
 
     enum CodingKeys: String, CodingKey {
-        case model, variants, encodeRatio = "encode_ratio", guidance, eta, scheduler, steps, size
+        case model, variants, encodeRatio = "encode_ratio", guidance, eta, scheduler, steps, size, vae
         case minBoxVisible = "min_box_visible", jpegQuality = "jpeg_quality", prompt
     }
 
@@ -72,6 +74,7 @@ public struct GenerateConfig: StageConfig, Equatable {
         try c.decodeIfPresent(.minBoxVisible, into: &minBoxVisible)
         try c.decodeIfPresent(.jpegQuality, into: &jpegQuality)
         try c.decodeIfPresent(.prompt, into: &prompt)
+        try c.decodeIfPresent(.vae, into: &vae)
         func fail(_ key: CodingKeys, _ message: String) -> DecodingError { .dataCorruptedError(forKey: key, in: c, debugDescription: message) }
         guard (1..<GeneratedIds.maxVariants).contains(variants) else { throw fail(.variants, "variants is 1...\(GeneratedIds.maxVariants - 1)") }
         guard encodeRatio.lower > 0, encodeRatio.upper <= 1 else {
@@ -94,10 +97,11 @@ public struct GenerateConfig: StageConfig, Equatable {
     public func resolvingPaths(against base: URL) -> GenerateConfig {
         var copy = self
         copy.model = absolutePath(model, base: base)
+        copy.vae.tiny = vae.tiny.map { absolutePath($0, base: base) }
         return copy
     }
 
-    public var dependencies: [String] { [model] }
+    public var dependencies: [String] { [model] + (vae.usesTiny ? vae.tiny.map { [$0] } ?? [] : []) }
 }
 
 /// What generate hands to the fused label stage for each item, in memory (tens of MB at SD2 size, never stored).
@@ -126,7 +130,11 @@ public final class GenerateStage: HandOverStage {
     public func produce(_ input: UnitOutput, variants: Range<Int>, context: StageContext) throws -> HandedOver<GeneratedFeatures> {
         var handed = HandedOver<GeneratedFeatures>()
         ComputeBudget.apply(threadsPerWorker: context.computeThreads)
-        let pipeline = try context.models.pipeline(config.model, stage: context.stageId)
+        var pipeline = try context.models.pipeline(config.model, stage: context.stageId)
+        if config.vae.usesTiny, let tiny = config.vae.tiny {
+            let taesd = try context.models.tinyVAE(tiny, stage: context.stageId)
+            pipeline = try ModelCache.describingErrors(stage: context.stageId, folder: tiny) { try pipeline.attaching(tinyVAE: taesd, file: tiny) }
+        }
         guard config.size % pipeline.vaeScaleFactor == 0 else {
             throw StageError(stage: context.stageId, message: "size \(config.size) is not a multiple of the model's VAE factor \(pipeline.vaeScaleFactor)",
                              hint: "choose a size divisible by \(pipeline.vaeScaleFactor)")
@@ -177,8 +185,10 @@ public final class GenerateStage: HandOverStage {
         cropped.annotations = boxes
         let prompt = try prompts.prompt(for: cropped, size: config.size, random: &random)
         let noiseSeed = context.seed("noise", reference.image.id, variant)
-        let settings = Img2ImgSettings(prompt: prompt, negativePrompt: config.prompt.negative, strength: ratio, steps: config.resolvedSteps,
+        var settings = Img2ImgSettings(prompt: prompt, negativePrompt: config.prompt.negative, strength: ratio, steps: config.resolvedSteps,
                                        guidanceScale: Float(guidance), scheduler: config.scheduler.engine, eta: eta)
+        settings.encodeVAE = config.vae.encode.engine
+        settings.decodeVAE = config.vae.decode.engine
         let pixels = try crop.apply(to: image)
         let tensor = Img2ImgResult.imageTensor(rgb: pixels.pixels, width: pixels.width, height: pixels.height)
         let result = try pipeline(image: tensor, settings: settings, noise: DiffusionNoise(seed: noiseSeed), taps: true)

@@ -13,6 +13,7 @@ public final class ModelCache: @unchecked Sendable {
     private let lock = NSLock()
     private var pipelines: [String: StableDiffusionImg2ImgPipeline] = [:]
     private var adapters: [String: DetectionAdapter] = [:]
+    private var tinyVAEs: [String: AutoencoderTiny] = [:]
     private var loading: [String: NSLock] = [:]
 
     /// The diffusers pipeline of `folder` (tokenizer, text encoder, VAE, UNet, scheduler config).
@@ -26,6 +27,13 @@ public final class ModelCache: @unchecked Sendable {
     public func adapter(_ folder: String, stage: String) throws -> DetectionAdapter {
         try cached(folder, in: \.adapters) {
             try Self.describingErrors(stage: stage, folder: folder) { try DetectionAdapter(folder: URL(fileURLWithPath: folder)) }
+        }
+    }
+
+    /// The TAESD (diffusers `AutoencoderTiny`) in `folder`.
+    public func tinyVAE(_ folder: String, stage: String) throws -> AutoencoderTiny {
+        try cached(folder, in: \.tinyVAEs) {
+            try Self.describingErrors(stage: stage, folder: folder) { try AutoencoderTiny(folder: URL(fileURLWithPath: folder)) }
         }
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The activation functions of the SD UNet, VAE and CLIP text encoders.
 public enum Activation: String, Sendable, CaseIterable {
     /// x * sigmoid(x) (`nn.SiLU`, transformers "silu"/"swish").
@@ -50,6 +52,9 @@ extension Tensor {
 
     /// 1 / (1 + e^-x).
     public func sigmoid() -> Tensor { mapVectorized { 1 / (1 + vexp(-$0)) } }
+
+    /// tanh(x), the C library's, one value at a time (only used on latents, where it is cheap).
+    public func tanh() -> Tensor { Tensor(shape: shape, scalars: scalars.map { tanhf($0) }) }
 
     /// The given activation.
     public func activated(_ activation: Activation) -> Tensor {

@@ -76,6 +76,10 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Scheduler: dpm-solver++, ddim or euler.")
     var scheduler: SchedulerName = .dpmSolverPlusPlus
 
+    @Option(name: .customLong("tiny-vae"), help: ArgumentHelp("A TAESD folder (diffusers AutoencoderTiny, e.g. madebyollin/taesd): encode and decode with it instead of the model's VAE.",
+                               valueName: "path"))
+    var tinyVAE: String?
+
     @Option(help: "DDIM's eta (0 = deterministic).")
     var eta = 0.0
 
@@ -130,12 +134,16 @@ struct GenerateCommand: ParsableCommand {
         func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         let start = now()
         log("loading \(model)")
-        let pipeline = try StableDiffusionImg2ImgPipeline(folder: URL(fileURLWithPath: model))
+        var pipeline = try StableDiffusionImg2ImgPipeline(folder: URL(fileURLWithPath: model))
+        if let tinyVAE {
+            pipeline = try pipeline.attaching(tinyVAE: try AutoencoderTiny(folder: URL(fileURLWithPath: tinyVAE)), file: tinyVAE)
+        }
         let decoded = try JPEG.decode(contentsOf: URL(fileURLWithPath: image))
         let rgb = try resizedInput(decoded.image, factor: pipeline.vaeScaleFactor)
         let input = Img2ImgResult.imageTensor(rgb: rgb.pixels, width: rgb.width, height: rgb.height)
-        let settings = Img2ImgSettings(prompt: prompt, negativePrompt: negativePrompt, strength: strength, steps: steps,
+        var settings = Img2ImgSettings(prompt: prompt, negativePrompt: negativePrompt, strength: strength, steps: steps,
                                        guidanceScale: guidance, scheduler: scheduler.type, eta: eta, useLatentMean: latentMean)
+        if tinyVAE != nil { (settings.encodeVAE, settings.decodeVAE) = (.tiny, .tiny) }
         let noiseSource = try noise.map { try DiffusionNoise(file: URL(fileURLWithPath: $0)) } ?? DiffusionNoise(seed: seed)
         let loopStart = now()
         log("loaded in \(String(format: "%.1f", loopStart - start)) s; \(rgb.width)x\(rgb.height), \(scheduler.rawValue), strength \(strength) of \(steps) steps")

@@ -72,6 +72,20 @@ final class GenerateCommandTests: XCTestCase {
                           "another sampler gives another image")
     }
 
+    func testATinyVAEEncodesAndDecodes() throws {
+        let taesd = CLIHarness.repositoryRoot.appendingPathComponent("Tests/DiffusionTests/Fixtures/taesd/factor4").path
+        let args = ["--scheduler", "euler", "--steps", "2", "--strength", "0.5", "--guidance", "0", "--seed", "3"]
+        let tiny = try generate(args + ["--tiny-vae", taesd, "--out", path("t.jpg")])
+        XCTAssertEqual(tiny.status, 0, tiny.stderr)
+        let kl = try generate(args + ["--out", path("k.jpg")])
+        XCTAssertEqual(kl.status, 0, kl.stderr)
+        XCTAssertNotEqual(try Data(contentsOf: temp.appendingPathComponent("t.jpg")), try Data(contentsOf: temp.appendingPathComponent("k.jpg")))
+        let factor8 = CLIHarness.repositoryRoot.appendingPathComponent("Tests/DiffusionTests/Fixtures/taesd/factor8").path
+        let mismatch = try generate(args + ["--tiny-vae", factor8, "--out", path("m.jpg")])
+        XCTAssertNotEqual(mismatch.status, 0)
+        XCTAssertTrue(mismatch.stderr.contains("spatial factor of 8") && !mismatch.stderr.contains("Fatal"), mismatch.stderr)
+    }
+
     func testDDIMWithEtaDumpsItsStepNoiseAndReproduces() throws {
         let args = ["--scheduler", "ddim", "--eta", "0.3", "--strength", "0.5"]
         let first = try generate(args + ["--seed", "1", "--out", path("a.jpg"), "--dump-noise", path("noise.safetensors"),

@@ -297,13 +297,16 @@ final class GenerationPipelineTests: XCTestCase {
         XCTAssertTrue(validate.stderr.contains("nowhere") && !validate.stderr.contains("Usage:"), "no usage block for a missing model: \(validate.stderr)")
     }
 
-    /// `scheduler: euler` end to end: a few-step run (2 steps at ratio 0.5, guidance 0) writes its dataset with
-    /// the scheduler in each image's provenance, and validate warns when guidance is on with so few steps.
+    /// `scheduler: euler` with a TAESD end to end: a few-step run (2 steps at ratio 0.5, guidance 0, `vae: tiny`)
+    /// writes its dataset with the scheduler in each image's provenance, and validate warns when guidance is on
+    /// with so few steps.
     func testAFewStepEulerPipelineRunsAndValidateWarnsAboutGuidance() throws {
         let base = try String(contentsOf: pipeline, encoding: .utf8)
         func variant(_ name: String, guidance: String) throws -> URL {
+            let taesd = CLIHarness.repositoryRoot.appendingPathComponent("Tests/DiffusionTests/Fixtures/taesd/factor4").path
             let text = base.replacingOccurrences(of: "encode_ratio: [0.5, 1.0]\n    steps: 4",
-                                                 with: "encode_ratio: 0.5\n    steps: 2\n    scheduler: euler\n    guidance: \(guidance)")
+                                                 with: "encode_ratio: 0.5\n    steps: 2\n    scheduler: euler\n    guidance: \(guidance)\n"
+                                                    + "    vae: {encode: tiny, decode: tiny, tiny: \(taesd)}")
             XCTAssertNotEqual(text, base, "the pipeline text changed")
             let url = temp.appendingPathComponent(name)
             try text.write(to: url, atomically: true, encoding: .utf8)

@@ -19,6 +19,14 @@ public struct Img2ImgSettings: Sendable {
     public var schedulerOverrides: [String: JSONValue]
     /// Use the posterior mean instead of a sample for the reference latent.
     public var useLatentMean: Bool
+    /// Which VAE encodes the reference and which decodes the result (`.tiny`: the pipeline's attached TAESD).
+    public var encodeVAE: VAEKind = .kl
+    public var decodeVAE: VAEKind = .kl
+
+    /// The model's `AutoencoderKL` or a TAESD (`AutoencoderTiny`), several times cheaper and slightly blurrier.
+    public enum VAEKind: String, Sendable, CaseIterable {
+        case kl, tiny
+    }
 
     public init(prompt: String, negativePrompt: String = "", strength: Double = 0.5, steps: Int = 30,
                 guidanceScale: Float = 7.5, scheduler: SchedulerType = .dpmSolverMultistep, eta: Double = 0,

@@ -18,6 +18,8 @@ public struct StableDiffusionImg2ImgPipeline: Sendable {
     public let unet: UNet2DConditionModel
     /// `scheduler/scheduler_config.json`; each run builds its scheduler from it plus the settings' overrides.
     public let schedulerFile: ComponentConfig
+    /// A TAESD for runs whose settings encode or decode with `.tiny` (`attaching(tinyVAE:)`).
+    public private(set) var tinyVAE: AutoencoderTiny?
 
     /// The image size must be a multiple of this (2^(VAE levels - 1); 8 for SD).
     public var vaeScaleFactor: Int { vae.config.downscaleFactor }
@@ -52,6 +54,23 @@ public struct StableDiffusionImg2ImgPipeline: Sendable {
         self.init(tokenizer: tokenizer, textEncoder: textEncoder, vae: vae, unet: unet, schedulerFile: schedulerFile)
     }
 
+    /// This pipeline with a TAESD to encode and/or decode with (settings' `encodeVAE` / `decodeVAE`). It must share
+    /// the KL VAE's latent channels and spatial factor (TAESD is trained to the same latent space).
+    public func attaching(tinyVAE taesd: AutoencoderTiny, file: String) throws -> StableDiffusionImg2ImgPipeline {
+        guard taesd.config.latentChannels == vae.config.latentChannels else {
+            throw ModelLoadError(file: file, key: "latent_channels", message: "\(taesd.config.latentChannels), but the model's VAE has \(vae.config.latentChannels)",
+                                 hint: "use the TAESD made for this model family (madebyollin/taesd for SD 1.x/2.x)")
+        }
+        guard taesd.config.downscaleFactor == vae.config.downscaleFactor else {
+            throw ModelLoadError(file: file, key: "encoder_block_out_channels",
+                                 message: "a spatial factor of \(taesd.config.downscaleFactor), but the model's VAE has \(vae.config.downscaleFactor)",
+                                 hint: "use the TAESD made for this model family (madebyollin/taesd for SD 1.x/2.x)")
+        }
+        var copy = self
+        copy.tinyVAE = taesd
+        return copy
+    }
+
     /// The scheduler a run with `settings` uses.
     public func schedulerConfig(_ settings: Img2ImgSettings) throws -> SchedulerConfig {
         try SchedulerConfig(schedulerFile, for: settings.scheduler, overrides: settings.schedulerOverrides)
@@ -66,6 +85,30 @@ public struct StableDiffusionImg2ImgPipeline: Sendable {
     /// The reference latent of `image` (1, 3, H, W) in [-1, 1], times scaling_factor.
     public func referenceLatent(_ image: Tensor, noise: DiffusionNoise, useMean: Bool) throws -> Tensor {
         try referenceLatent(image, noise: noise, useMean: useMean, keepingEncoderMidBlock: false).latent
+    }
+
+    /// The reference latent by the VAE the settings name: TAESD's deterministic latents times its scaling_factor
+    /// (diffusers' `retrieve_latents` takes `.latents`; no posterior noise is drawn), or the KL VAE's.
+    func referenceLatent(_ image: Tensor, settings: Img2ImgSettings, noise: DiffusionNoise) throws -> Tensor {
+        guard settings.encodeVAE == .tiny else { return try referenceLatent(image, noise: noise, useMean: settings.useLatentMean) }
+        try checkImage(image)
+        let taesd = try requireTinyVAE("encode")
+        return taesd.encode(image) * taesd.scalingFactor
+    }
+
+    /// The image of final latents by the VAE the settings name.
+    func decode(_ latents: Tensor, settings: Img2ImgSettings) throws -> Tensor {
+        guard settings.decodeVAE == .tiny else { return vae.decode(latents / vae.scalingFactor) }
+        let taesd = try requireTinyVAE("decode")
+        return taesd.decode(latents / taesd.scalingFactor)
+    }
+
+    private func requireTinyVAE(_ use: String) throws -> AutoencoderTiny {
+        guard let tinyVAE else {
+            throw EngineInputError(input: "settings", message: "the settings \(use) with the tiny VAE but the pipeline has none",
+                                   hint: "give a TAESD folder (pipeline `vae: {tiny: PATH}`, `generate --tiny-vae PATH`)")
+        }
+        return tinyVAE
     }
 
     /// The same, and the VAE encoder's mid-block output of that pass when asked for.
@@ -99,7 +142,7 @@ public struct StableDiffusionImg2ImgPipeline: Sendable {
         let cut = try Img2ImgTimesteps.prepare(&scheduler, steps: settings.steps, strength: settings.strength)
         let embeddings = try encodePrompt(settings)
         clock.lap("text")
-        let reference = try referenceLatent(image, noise: noise, useMean: settings.useLatentMean)
+        let reference = try referenceLatent(image, settings: settings, noise: noise)
         clock.lap("encode")
         let noised = scheduler.addNoise(original: reference, noise: try noise.tensor(DiffusionNoise.latentKey, shape: reference.shape),
                                         timestep: cut.latentTimestep)
@@ -127,7 +170,7 @@ public struct StableDiffusionImg2ImgPipeline: Sendable {
             progress?(i + 1, cut.timesteps.count)
         }
         clock.lap("denoise")
-        let decoded = vae.decode(latents / vae.scalingFactor)
+        let decoded = try decode(latents, settings: settings)
         clock.lap("decode")
         return Img2ImgResult(timesteps: cut.timesteps, referenceLatent: reference, noised: noised, stepLatents: steps,
                              finalLatent: latents, decoded: decoded, taps: lastTaps, seconds: clock.laps)
