@@ -17,6 +17,7 @@ public struct BenchCommand: ParsableCommand {
               tools/bench_load.sh       # the same next to pycocotools, with ratios
               dataengine bench merge    # merge of 100 train2017 shards vs one load
               dataengine bench ops      # conv/attention kernels vs this machine's sgemm
+              dataengine bench vae      # the SD VAE vs TAESD, encode and decode
             """,
-        subcommands: [BenchLoadCommand.self, BenchMergeCommand.self, BenchOpsCommand.self, BenchUNetCommand.self])
+        subcommands: [BenchLoadCommand.self, BenchMergeCommand.self, BenchOpsCommand.self, BenchUNetCommand.self, BenchVAECommand.self])
 }

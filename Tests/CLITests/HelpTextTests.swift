@@ -5,7 +5,7 @@ import XCTest
 /// `--version` answers.
 final class HelpTextTests: XCTestCase {
     let commands = [[], ["run"], ["resume"], ["merge"], ["status"], ["validate"], ["stats"], ["generate"], ["detect"], ["eval"],
-                    ["bench"], ["bench", "load"], ["bench", "merge"], ["bench", "ops"], ["bench", "unet"]]
+                    ["bench"], ["bench", "load"], ["bench", "merge"], ["bench", "ops"], ["bench", "unet"], ["bench", "vae"]]
 
     func testExamplesFitAndNoDefaultIsStatedTwice() throws {
         for command in commands {
