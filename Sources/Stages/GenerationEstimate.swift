@@ -4,12 +4,16 @@ import Foundation
 import Tensors
 
 /// What one generated image costs on this machine, measured before a long run: one UNet call at the pipeline's
-/// latent size (batch 2 with guidance), one VAE encode and one VAE decode, combined with the expected number of
+/// latent size (batch 2 with guidance), one encode and one decode by the VAEs the stage names (and one KL encode),
+/// combined with the expected number of
 /// denoising steps (mean encode ratio x steps).
 public struct GenerationEstimate: Sendable {
     public var unetSeconds: Double
+    /// The reference's encode and the result's decode, by the VAE the stage's `vae` names.
     public var encodeSeconds: Double
     public var decodeSeconds: Double
+    /// One encode by the model's KL VAE (what an adapter with `vae_encoder_taps` adds per image).
+    public var klEncodeSeconds: Double
     public var meanSteps: Double
     public var threads: Int
 
@@ -26,16 +30,20 @@ public struct GenerationEstimate: Sendable {
                             scalars: (0..<(batch * pipeline.unet.config.inChannels * side * side)).map { Float(($0 % 17) - 8) / 8 })
         let context = Tensor(shape: [batch, 77, pipeline.textEncoder.config.hiddenSize],
                              scalars: [Float](repeating: 0.01, count: batch * 77 * pipeline.textEncoder.config.hiddenSize))
+        let taesd = try config.vae.usesTiny ? config.vae.tiny.map { try models.tinyVAE($0, stage: "generate") } : nil
         var clock = PhaseClock()
         _ = pipeline.unet.forward(latent, timesteps: [500], encoderHiddenStates: context, tapBatchIndex: nil)
         clock.lap("unet")
         let image = Tensor(shape: [1, 3, config.size, config.size], scalars: [Float](repeating: 0.1, count: 3 * config.size * config.size))
         let posterior = pipeline.vae.encode(image)
-        clock.lap("encode")
-        _ = pipeline.vae.decode(posterior.mean)
+        clock.lap("kl-encode")
+        let reference = config.vae.encode == .tiny ? taesd.map { $0.encode(image) } ?? posterior.mean : posterior.mean
+        if config.vae.encode == .tiny { clock.lap("encode") }
+        _ = config.vae.decode == .tiny ? taesd.map { $0.decode(reference) } ?? pipeline.vae.decode(reference) : pipeline.vae.decode(reference)
         clock.lap("decode")
         let meanRatio = (config.encodeRatio.lower + config.encodeRatio.upper) / 2
-        return GenerationEstimate(unetSeconds: clock.laps["unet"]!, encodeSeconds: clock.laps["encode"]!, decodeSeconds: clock.laps["decode"]!,
+        return GenerationEstimate(unetSeconds: clock.laps["unet"]!, encodeSeconds: clock.laps["encode"] ?? clock.laps["kl-encode"]!,
+                                  decodeSeconds: clock.laps["decode"]!, klEncodeSeconds: clock.laps["kl-encode"]!,
                                   meanSteps: max(1, (meanRatio * Double(config.resolvedSteps)).rounded()), threads: threads)
     }
 

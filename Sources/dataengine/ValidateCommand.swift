@@ -93,10 +93,11 @@ struct ValidateCommand: ParsableCommand {
         let peak = ProcessMemory.peakResident
         let images = references * config.variants
         // An adapter that reads the VAE encoder encodes every generated image once more.
-        let perImage = e.secondsPerImage + (adapter?.config.readsVAEEncoder == true ? e.encodeSeconds : 0)
+        let perImage = e.secondsPerImage + (adapter?.config.readsVAEEncoder == true ? e.klEncodeSeconds : 0)
         let wall = perImage * Double(images) / Double(max(1, workers))
         print("# Cost of stage `\(id)` on this machine (\(AvailableCPUs.current), \(workers) workers x \(threads) threads)")
-        print(String(format: "UNet call %.2f s, VAE encode %.2f s, decode %.2f s; %.0f denoising steps on average", e.unetSeconds, e.encodeSeconds, e.decodeSeconds, e.meanSteps))
+        print(String(format: "UNet call %.2f s, VAE encode (\(config.vae.encode.rawValue)) %.2f s, decode (\(config.vae.decode.rawValue)) %.2f s; %.0f denoising steps on average",
+                     e.unetSeconds, e.encodeSeconds, e.decodeSeconds, e.meanSteps))
         print(String(format: "per generated image: about %.1f s of one worker", perImage))
         print("at most \(images) images (\(references) references x \(config.variants) variants, before filtering): about "
               + GenerationEstimate.duration(wall) + String(format: " here, %.1f CPU-hours", perImage * Double(threads) * Double(images) / 3600))
@@ -118,7 +119,7 @@ struct ValidateCommand: ParsableCommand {
                 if let warning = adapter.timestepWarning(Float(t)) { print("warning: \(warning)") }
             }
             if adapter.config.readsVAEEncoder {
-                print(String(format: "the adapter also reads the VAE encoder of each generated image: one more VAE encode (%.2f s, counted above) per image", e.encodeSeconds))
+                print(String(format: "the adapter also reads the VAE encoder of each generated image: one more KL VAE encode (%.2f s, counted above) per image", e.klEncodeSeconds))
             }
         }
     }

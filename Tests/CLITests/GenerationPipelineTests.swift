@@ -329,5 +329,6 @@ final class GenerationPipelineTests: XCTestCase {
         let guided = try CLIHarness.run(["validate", try variant("guided.yaml", guidance: "7.5").path])
         XCTAssertEqual(guided.status, 0, guided.stderr)
         XCTAssertTrue(guided.stdout.contains("few-step models such as SD-Turbo are run at guidance 0"), guided.stdout)
+        XCTAssertTrue(guided.stdout.contains("VAE encode (tiny)") && guided.stdout.contains("decode (tiny)"), "the estimate times TAESD: \(guided.stdout)")
     }
 }
