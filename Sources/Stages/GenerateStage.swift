@@ -110,6 +110,10 @@ public struct GeneratedFeatures: Sendable {
     public var modelFolder: String
     /// The generated image as written (before JPEG), for adapters that also read the VAE encoder.
     public var generated: RGBImage
+    /// What the `final-latent` label mode needs: the run's final latent, settings and noise seed.
+    public var finalLatent: Tensor
+    public var settings: Img2ImgSettings
+    public var noiseSeed: UInt64
 }
 
 /// DiffusionEngine's noise-and-denoise. Per reference and variant, from a seed derived from the run seed, the
@@ -212,6 +216,7 @@ public final class GenerateStage: HandOverStage {
         guard let taps = result.taps else {
             throw StageError(stage: context.stageId, message: "the engine returned no feature taps for \(reference.label)")
         }
-        return (item, GeneratedFeatures(taps: taps, modelFolder: config.model, generated: generated))
+        return (item, GeneratedFeatures(taps: taps, modelFolder: config.model, generated: generated, finalLatent: result.finalLatent,
+                                        settings: settings, noiseSeed: noiseSeed))
     }
 }

@@ -11,16 +11,37 @@ public struct LabelConfig: StageConfig, Equatable {
     /// β: a generated box inherits the attribute of the reference box of its category it overlaps most, when
     /// that IoU is above this; else its attribute is `unknown`.
     public var iouThreshold: Double = 0.5
+    /// Which UNet features the adapter reads.
+    public var mode: Mode = .taps
+    /// `final-latent`: the timestep the final latent is noised to (default: the lower end of the adapter's range).
+    public var timestep: Int?
+
+    public enum Mode: String, ConfigEnum {
+        /// The last denoising step's taps, from the same UNet call (DiffusionEngine's way; no extra cost).
+        case taps
+        /// One more UNet call on the final latent noised again to the adapter's timestep: for few-step models,
+        /// whose last step runs far above the timesteps an adapter is trained at. Not for adapters with
+        /// `vae_encoder_taps`.
+        case finalLatent = "final-latent"
+    }
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey { case adapter, iouThreshold = "iou_threshold" }
+    enum CodingKeys: String, CodingKey { case adapter, iouThreshold = "iou_threshold", mode, timestep }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init()
         adapter = try c.decodeIfPresent(String.self, forKey: .adapter)
         try c.decodeIfPresent(.iouThreshold, into: &iouThreshold)
+        try c.decodeIfPresent(.mode, into: &mode)
+        timestep = try c.decodeIfPresent(Int.self, forKey: .timestep)
+        if timestep != nil && mode != .finalLatent {
+            throw DecodingError.dataCorruptedError(forKey: .timestep, in: c, debugDescription: "timestep is for `mode: final-latent` (the taps mode reads the last step's timestep)")
+        }
+        if let timestep, !(0...999).contains(timestep) {
+            throw DecodingError.dataCorruptedError(forKey: .timestep, in: c, debugDescription: "timestep is a training timestep, 0...999")
+        }
         guard (0...1).contains(iouThreshold) else {
             throw DecodingError.dataCorruptedError(forKey: .iouThreshold, in: c, debugDescription: "iou_threshold (β) is between 0 and 1 (default 0.5)")
         }
@@ -36,7 +57,8 @@ public struct LabelConfig: StageConfig, Equatable {
 }
 
 /// Labels generated images with the Detection-Adapter on the UNet feature taps of the last denoising step, handed
-/// over in memory by `generate` (the two run fused in one unit). Boxes are in the generated image's pixels, with
+/// over in memory by `generate` (the two run fused in one unit), or (`mode: final-latent`) on the taps of one more
+/// UNet call on the final latent noised again to the adapter's timestep. Boxes are in the generated image's pixels, with
 /// the adapter's score and an attribute inherited from the cropped reference boxes. Boxes of zero width or
 /// height (clipped at an image edge) are dropped and counted.
 public final class LabelStage: FusedStage {
@@ -58,9 +80,21 @@ public final class LabelStage: FusedStage {
             if context.isCancelled() { throw CancellationError() }
             let folder = config.adapter ?? features.modelFolder + "/adapter"
             let adapter = try context.models.adapter(folder, stage: context.stageId)
-            if adapter.timestepWarning(features.taps.timestep) != nil { out.count("labels-outside-adapter-timestep-range") }
             var clock = PhaseClock()
             var taps = features.taps
+            if config.mode == .finalLatent {
+                guard !adapter.config.readsVAEEncoder else {
+                    throw StageError(stage: context.stageId, message: "the adapter \(folder) reads the VAE encoder (vae_encoder_taps), which `mode: final-latent` does not run",
+                                     hint: "use an adapter without vae_encoder_taps, or `mode: taps`")
+                }
+                let t = config.timestep ?? adapter.config.timestepRange.lowerBound
+                let pipeline = try context.models.pipeline(features.modelFolder, stage: context.stageId)
+                taps = try pipeline.finalLatentTaps(features.finalLatent, timestep: t, settings: features.settings,
+                                                    noise: DiffusionNoise(seed: features.noiseSeed))
+                item.image.provenance?.tapTimestep = t
+                clock.lap("relabel-unet")
+            }
+            if adapter.timestepWarning(taps.timestep) != nil { out.count("labels-outside-adapter-timestep-range") }
             if adapter.config.readsVAEEncoder {
                 let pipeline = try context.models.pipeline(features.modelFolder, stage: context.stageId)
                 let g = features.generated

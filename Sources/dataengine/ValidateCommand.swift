@@ -92,8 +92,11 @@ struct ValidateCommand: ParsableCommand {
         let e = try GenerationEstimate.measure(config, threads: threads, models: models)
         let peak = ProcessMemory.peakResident
         let images = references * config.variants
-        // An adapter that reads the VAE encoder encodes every generated image once more.
-        let perImage = e.secondsPerImage + (adapter?.config.readsVAEEncoder == true ? e.klEncodeSeconds : 0)
+        let label = plan.stages.compactMap { $0.config as? LabelConfig }.first
+        let relabels = label?.mode == .finalLatent
+        // An adapter that reads the VAE encoder encodes every generated image once more; final-latent labels cost
+        // one more UNet call.
+        let perImage = e.secondsPerImage + (adapter?.config.readsVAEEncoder == true ? e.klEncodeSeconds : 0) + (relabels ? e.unetSeconds : 0)
         let wall = perImage * Double(images) / Double(max(1, workers))
         print("# Cost of stage `\(id)` on this machine (\(AvailableCPUs.current), \(workers) workers x \(threads) threads)")
         print(String(format: "UNet call %.2f s, VAE encode (\(config.vae.encode.rawValue)) %.2f s, decode (\(config.vae.decode.rawValue)) %.2f s; %.0f denoising steps on average",
@@ -113,7 +116,16 @@ struct ValidateCommand: ParsableCommand {
         }
         let timesteps = try GenerationEstimate.lastTimesteps(config, models: models)
         if let warning = GenerationEstimate.fewStepGuidanceWarning(config) { print("warning: \(warning)") }
-        if let adapter {
+        if let adapter, let label, relabels {
+            let t = label.timestep ?? adapter.config.timestepRange.lowerBound
+            print(String(format: "labels (mode final-latent): the final latent noised again to t = \(t), one more UNet call (%.2f s, counted above) per image; "
+                         + "the adapter was trained at t in \(adapter.config.timestepRange.lowerBound)...\(adapter.config.timestepRange.upperBound)", e.unetSeconds))
+            if let warning = adapter.timestepWarning(Float(t)) { print("warning: \(warning)") }
+            if adapter.config.readsVAEEncoder {
+                throw PipelineError(message: "the adapter \(Self.labelAdapterFolder(plan: plan, model: config.model)) reads the VAE encoder (vae_encoder_taps), which `mode: final-latent` does not run",
+                                    hint: "use an adapter without vae_encoder_taps, or `mode: taps`")
+            }
+        } else if let adapter {
             print("labels come from the last step at t = \(Set(timesteps).sorted().map(String.init).joined(separator: " ... ")); the adapter was trained at t in \(adapter.config.timestepRange.lowerBound)...\(adapter.config.timestepRange.upperBound)")
             for t in Set(timesteps).sorted() {
                 if let warning = adapter.timestepWarning(Float(t)) { print("warning: \(warning)") }

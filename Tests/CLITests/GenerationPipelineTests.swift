@@ -331,4 +331,45 @@ final class GenerationPipelineTests: XCTestCase {
         XCTAssertTrue(guided.stdout.contains("few-step models such as SD-Turbo are run at guidance 0"), guided.stdout)
         XCTAssertTrue(guided.stdout.contains("VAE encode (tiny)") && guided.stdout.contains("decode (tiny)"), "the estimate times TAESD: \(guided.stdout)")
     }
+
+    /// `label: {mode: final-latent}`: the adapter reads one more UNet call on the final latent noised to its own
+    /// timestep (the lower end of its range, 1 for the tiny adapter; or the stage's `timestep`), recorded as the
+    /// image's tap timestep; other labels than the last step's taps. An adapter with `vae_encoder_taps` is refused
+    /// by validate and by the run, naming the mode.
+    func testFinalLatentLabelsReadTheFinalLatentAtTheAdaptersTimestep() throws {
+        let base = try String(contentsOf: pipeline, encoding: .utf8)
+        func variant(_ name: String, label: String) throws -> URL {
+            let text = base.replacingOccurrences(of: "  - kind: label\n", with: label)
+            XCTAssertNotEqual(text, base)
+            let url = temp.appendingPathComponent(name)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+            return url
+        }
+        let taps = try run("taps", workers: 1)
+        let relabel = try variant("final.yaml", label: "  - kind: label\n    mode: final-latent\n    timestep: 20\n")
+        let result = try CLIHarness.run(["run", relabel.path, "--run-dir", temp.appendingPathComponent("final").path])
+        XCTAssertEqual(result.status, 0, result.stderr + result.stdout)
+        let file = "coco/annotations/instances_coco.json"
+        let final = outputs("final")
+        XCTAssertNotEqual(final[file], taps[file], "other features, other labels")
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: try XCTUnwrap(final[file])) as? [String: Any])
+        let images = try XCTUnwrap(json["images"] as? [[String: Any]])
+        XCTAssertFalse(images.isEmpty)
+        for image in images { XCTAssertEqual(image["tap_timestep"] as? Int, 20, "\(image)") }
+        let validate = try CLIHarness.run(["validate", relabel.path])
+        XCTAssertEqual(validate.status, 0, validate.stderr)
+        XCTAssertTrue(validate.stdout.contains("labels (mode final-latent): the final latent noised again to t = 20"), validate.stdout)
+
+        let adapter = model.appendingPathComponent("adapter")
+        try FileManager.default.removeItem(at: adapter)
+        try FileManager.default.copyItem(at: CLIHarness.repositoryRoot.appendingPathComponent("Tests/AdapterTests/Fixtures/detect-sd2-like-vae/adapter"),
+                                         to: adapter)
+        let refused = try CLIHarness.run(["validate", relabel.path])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("vae_encoder_taps") && refused.stderr.contains("final-latent") && !refused.stderr.contains("Usage"),
+                      refused.stderr)
+        let run = try CLIHarness.run(["run", relabel.path, "--run-dir", temp.appendingPathComponent("refused").path])
+        XCTAssertNotEqual(run.status, 0)
+        XCTAssertTrue((run.stderr + run.stdout).contains("final-latent"), run.stderr + run.stdout)
+    }
 }

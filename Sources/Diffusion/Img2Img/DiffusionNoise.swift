@@ -14,6 +14,8 @@ public struct DiffusionNoise: Sendable {
     public static let posteriorKey = "posterior_noise"
     public static let latentKey = "latent_noise"
     public static func stepKey(_ index: Int) -> String { "step_noise.\(index)" }
+    /// The noise of the `final-latent` label mode: the final latent noised again to the adapter's timestep.
+    public static let relabelKey = "relabel_noise"
 
     enum Source: Sendable {
         case seeded(UInt64)

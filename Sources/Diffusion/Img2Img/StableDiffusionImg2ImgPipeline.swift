@@ -189,17 +189,38 @@ public struct StableDiffusionImg2ImgPipeline: Sendable {
                                  message: "detection timestep \(timestep) outside 0..<\(config.numTrainTimesteps)",
                                  hint: "choose t_det in the training range (the paper uses 1)")
         }
-        let scheduler = DDIMScheduler(config: config)   // add_noise at a training timestep: alphas_cumprod[t]
-        let embeddings = try encodePrompt(settings)
         let (reference, midBlock) = try referenceLatent(image, noise: noise, useMean: settings.useLatentMean,
                                                         keepingEncoderMidBlock: withEncoderMidBlock)
-        var latents = scheduler.addNoise(original: reference, noise: try noise.tensor(DiffusionNoise.latentKey, shape: reference.shape),
-                                         timestep: timestep)
-        let cfg = settings.classifierFreeGuidance
-        if cfg { latents = Tensor.concat([latents, latents], dim: 0) }
-        var taps = unet.forward(latents, timesteps: [Float(timestep)], encoderHiddenStates: embeddings, tapBatchIndex: cfg ? 1 : 0).taps!
+        var taps = try taps(of: reference, noisedTo: timestep, with: try noise.tensor(DiffusionNoise.latentKey, shape: reference.shape),
+                            settings: settings, config: config)
         taps.vaeEncoderMidBlock = midBlock
         return taps
+    }
+
+    /// The `final-latent` label mode (few-step models, whose last step runs far above an adapter's timesteps): the
+    /// final latent (1, C, h, w) of a run noised again to the adapter's `timestep` (DDPM's forward process with
+    /// `relabel_noise`), one more UNet call with the run's prompt and guidance, and its taps. No VAE encode.
+    public func finalLatentTaps(_ latent: Tensor, timestep: Int, settings: Img2ImgSettings, noise: DiffusionNoise) throws -> UNetFeatureTaps {
+        let config = try SchedulerConfig(schedulerFile, for: .ddim)
+        guard (0..<config.numTrainTimesteps).contains(timestep) else {
+            throw ModelLoadError(file: schedulerFile.file, key: "num_train_timesteps",
+                                 message: "label timestep \(timestep) outside 0..<\(config.numTrainTimesteps)",
+                                 hint: "choose a timestep in the adapter's training range")
+        }
+        return try taps(of: latent, noisedTo: timestep, with: try noise.tensor(DiffusionNoise.relabelKey, shape: latent.shape),
+                        settings: settings, config: config)
+    }
+
+    /// `latent` noised to a training `timestep` (alphas_cumprod[t], DDIM's add_noise), one UNet call with the
+    /// settings' prompt (both halves with guidance), and the conditional element's taps.
+    private func taps(of latent: Tensor, noisedTo timestep: Int, with noise: Tensor, settings: Img2ImgSettings,
+                      config: SchedulerConfig) throws -> UNetFeatureTaps {
+        let scheduler = DDIMScheduler(config: config)
+        let embeddings = try encodePrompt(settings)
+        var latents = scheduler.addNoise(original: latent, noise: noise, timestep: timestep)
+        let cfg = settings.classifierFreeGuidance
+        if cfg { latents = Tensor.concat([latents, latents], dim: 0) }
+        return unet.forward(latents, timesteps: [Float(timestep)], encoderHiddenStates: embeddings, tapBatchIndex: cfg ? 1 : 0).taps!
     }
 
     private func checkImage(_ image: Tensor) throws {
