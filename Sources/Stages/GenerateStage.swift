@@ -47,6 +47,8 @@ public struct GenerateConfig: StageConfig, Equatable {
     public var prompt = PromptConfig()
     /// The VAE that encodes and the one that decodes (`kl`, the model's; `tiny`, a TAESD folder).
     public var vae = GenerateVAEConfig()
+    /// LoRAs fused into the model at load (`[{path, scale}]`), e.g. TCD's for SD 2.1 base.
+    public var lora: [GenerateLoRAConfig] = []
 
     public init() {}
 
@@ -56,7 +58,7 @@ public struct GenerateConfig: StageConfig, Equatable {
     public var resolvedSteps: Int { steps ?? scheduler.defaultSteps }
 
     enum CodingKeys: String, CodingKey {
-        case model, variants, encodeRatio = "encode_ratio", guidance, eta, scheduler, steps, size, vae
+        case model, variants, encodeRatio = "encode_ratio", guidance, eta, scheduler, steps, size, vae, lora
         case minBoxVisible = "min_box_visible", jpegQuality = "jpeg_quality", prompt
     }
 
@@ -75,6 +77,7 @@ public struct GenerateConfig: StageConfig, Equatable {
         try c.decodeIfPresent(.jpegQuality, into: &jpegQuality)
         try c.decodeIfPresent(.prompt, into: &prompt)
         try c.decodeIfPresent(.vae, into: &vae)
+        try c.decodeIfPresent(.lora, into: &lora)
         func fail(_ key: CodingKeys, _ message: String) -> DecodingError { .dataCorruptedError(forKey: key, in: c, debugDescription: message) }
         guard (1..<GeneratedIds.maxVariants).contains(variants) else { throw fail(.variants, "variants is 1...\(GeneratedIds.maxVariants - 1)") }
         guard encodeRatio.lower > 0, encodeRatio.upper <= 1 else {
@@ -98,10 +101,11 @@ public struct GenerateConfig: StageConfig, Equatable {
         var copy = self
         copy.model = absolutePath(model, base: base)
         copy.vae.tiny = vae.tiny.map { absolutePath($0, base: base) }
+        copy.lora = lora.map { GenerateLoRAConfig(path: absolutePath($0.path, base: base), scale: $0.scale) }
         return copy
     }
 
-    public var dependencies: [String] { [model] + (vae.usesTiny ? vae.tiny.map { [$0] } ?? [] : []) }
+    public var dependencies: [String] { [model] + (vae.usesTiny ? vae.tiny.map { [$0] } ?? [] : []) + lora.map(\.path) }
 }
 
 /// What generate hands to the fused label stage for each item, in memory (tens of MB at SD2 size, never stored).
@@ -110,6 +114,8 @@ public struct GeneratedFeatures: Sendable {
     public var modelFolder: String
     /// The generated image as written (before JPEG), for adapters that also read the VAE encoder.
     public var generated: RGBImage
+    /// The LoRAs fused into the model (the label stage asks the model cache for the same pipeline).
+    public var loras: [GenerateLoRAConfig]
     /// What the `final-latent` label mode needs: the run's final latent, settings and noise seed.
     public var finalLatent: Tensor
     public var settings: Img2ImgSettings
@@ -134,7 +140,7 @@ public final class GenerateStage: HandOverStage {
     public func produce(_ input: UnitOutput, variants: Range<Int>, context: StageContext) throws -> HandedOver<GeneratedFeatures> {
         var handed = HandedOver<GeneratedFeatures>()
         ComputeBudget.apply(threadsPerWorker: context.computeThreads)
-        var pipeline = try context.models.pipeline(config.model, stage: context.stageId)
+        var pipeline = try context.models.pipeline(config.model, loras: config.lora, stage: context.stageId)
         if config.vae.usesTiny, let tiny = config.vae.tiny {
             let taesd = try context.models.tinyVAE(tiny, stage: context.stageId)
             pipeline = try ModelCache.describingErrors(stage: context.stageId, folder: tiny) { try pipeline.attaching(tinyVAE: taesd, file: tiny) }
@@ -216,7 +222,7 @@ public final class GenerateStage: HandOverStage {
         guard let taps = result.taps else {
             throw StageError(stage: context.stageId, message: "the engine returned no feature taps for \(reference.label)")
         }
-        return (item, GeneratedFeatures(taps: taps, modelFolder: config.model, generated: generated, finalLatent: result.finalLatent,
+        return (item, GeneratedFeatures(taps: taps, modelFolder: config.model, generated: generated, loras: config.lora, finalLatent: result.finalLatent,
                                         settings: settings, noiseSeed: noiseSeed))
     }
 }

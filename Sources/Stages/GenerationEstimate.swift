@@ -22,7 +22,7 @@ public struct GenerationEstimate: Sendable {
     /// Times the parts with `threads` threads (the compute budget of one worker).
     public static func measure(_ config: GenerateConfig, threads: Int, models: ModelCache) throws -> GenerationEstimate {
         ComputeBudget.apply(threadsPerWorker: threads)
-        let pipeline = try models.pipeline(config.model, stage: "generate")
+        let pipeline = try models.pipeline(config.model, loras: config.lora, stage: "generate")
         let f = pipeline.vaeScaleFactor
         let side = config.size / f
         let batch = config.guidance.upper > 1 ? 2 : 1
@@ -50,7 +50,7 @@ public struct GenerationEstimate: Sendable {
     /// The UNet timesteps at which the last denoising step runs, for the lowest and highest encode ratio: the taps'
     /// timestep the adapter will see.
     public static func lastTimesteps(_ config: GenerateConfig, models: ModelCache) throws -> [Int] {
-        let pipeline = try models.pipeline(config.model, stage: "generate")
+        let pipeline = try models.pipeline(config.model, loras: config.lora, stage: "generate")
         let settings = Img2ImgSettings(prompt: "", steps: config.resolvedSteps, scheduler: config.scheduler.engine)
         let schedulerConfig = try pipeline.schedulerConfig(settings)
         return try [config.encodeRatio.lower, config.encodeRatio.upper].map { ratio in

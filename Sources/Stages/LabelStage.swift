@@ -88,7 +88,7 @@ public final class LabelStage: FusedStage {
                                      hint: "use an adapter without vae_encoder_taps, or `mode: taps`")
                 }
                 let t = config.timestep ?? adapter.config.timestepRange.lowerBound
-                let pipeline = try context.models.pipeline(features.modelFolder, stage: context.stageId)
+                let pipeline = try context.models.pipeline(features.modelFolder, loras: features.loras, stage: context.stageId)
                 taps = try pipeline.finalLatentTaps(features.finalLatent, timestep: t, settings: features.settings,
                                                     noise: DiffusionNoise(seed: features.noiseSeed))
                 item.image.provenance?.tapTimestep = t
@@ -96,7 +96,7 @@ public final class LabelStage: FusedStage {
             }
             if adapter.timestepWarning(taps.timestep) != nil { out.count("labels-outside-adapter-timestep-range") }
             if adapter.config.readsVAEEncoder {
-                let pipeline = try context.models.pipeline(features.modelFolder, stage: context.stageId)
+                let pipeline = try context.models.pipeline(features.modelFolder, loras: features.loras, stage: context.stageId)
                 let g = features.generated
                 taps.vaeEncoderMidBlock = try pipeline.encoderMidBlock(Img2ImgResult.imageTensor(rgb: g.pixels, width: g.width, height: g.height))
                 clock.lap("adapter-encode")

@@ -16,10 +16,15 @@ public final class ModelCache: @unchecked Sendable {
     private var tinyVAEs: [String: AutoencoderTiny] = [:]
     private var loading: [String: NSLock] = [:]
 
-    /// The diffusers pipeline of `folder` (tokenizer, text encoder, VAE, UNet, scheduler config).
-    public func pipeline(_ folder: String, stage: String) throws -> StableDiffusionImg2ImgPipeline {
-        try cached(folder, in: \.pipelines) {
-            try Self.describingErrors(stage: stage, folder: folder) { try StableDiffusionImg2ImgPipeline(folder: URL(fileURLWithPath: folder)) }
+    /// The diffusers pipeline of `folder` (tokenizer, text encoder, VAE, UNet, scheduler config), with `loras` fused.
+    public func pipeline(_ folder: String, loras: [GenerateLoRAConfig] = [], stage: String) throws -> StableDiffusionImg2ImgPipeline {
+        try cached(([folder] + loras.map(\.description)).joined(separator: "\n"), in: \.pipelines) {
+            let weights = try loras.map { lora in
+                (try Self.describingErrors(stage: stage, folder: lora.path) { try LoRAWeights(url: URL(fileURLWithPath: lora.path)) }, Float(lora.scale))
+            }
+            return try Self.describingErrors(stage: stage, folder: folder) {
+                try StableDiffusionImg2ImgPipeline(folder: URL(fileURLWithPath: folder), loras: weights)
+            }
         }
     }
 

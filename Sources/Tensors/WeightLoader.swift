@@ -107,7 +107,7 @@ public struct WeightLoader: Sendable {
         guard let i = store.location[full] else { throw store.missing(full) }
         let t = try checkedFinite(store.files[i].tensor(full), key: full, file: store.files[i].path)
         store.markUsed(full)
-        return t
+        return store.deltas[full].map { t + $0 } ?? t
     }
 
     /// `t`, or an error naming the tensor when it holds NaN or infinite values (a damaged or diverged checkpoint
@@ -131,10 +131,31 @@ public struct WeightLoader: Sendable {
         }
         let t = try checkedFinite(store.files[i].tensor(full), key: full, file: store.files[i].path)
         store.markUsed(full)
-        return t
+        return store.deltas[full].map { t + $0 } ?? t
     }
 
     /// The tensor `name` if the checkpoint has it (e.g. a bias that some exports omit), else nil.
+    /// These weights with `deltas` added when they are read (LoRAs fused at load): keys relative to this loader's
+    /// scope. Every delta must name a weight of the checkpoint and have its shape; `source` names the deltas' file
+    /// in errors.
+    public func adding(_ deltas: [String: Tensor], from source: String) throws -> WeightLoader {
+        var full: [String: Tensor] = store.deltas
+        for (name, delta) in deltas.sorted(by: { $0.key < $1.key }) {
+            let k = key(name)
+            guard let i = store.location[k] else {
+                throw WeightError(file: source, key: name, message: "matches no weight of \(store.source)",
+                                  hint: "the LoRA was made for another model or architecture")
+            }
+            let shape = store.files[i].info(k)!.shape
+            guard shape == delta.shape else {
+                throw WeightError(file: source, key: name, message: "changes a weight of shape \(shape) by one of shape \(delta.shape)",
+                                  hint: "the LoRA was made for another model or architecture")
+            }
+            full[k] = full[k].map { $0 + delta } ?? delta
+        }
+        return WeightLoader(store: try Store(files: store.files, source: store.source, deltas: full), prefix: prefix)
+    }
+
     public func optionalTensor(_ name: String) throws -> Tensor? {
         contains(name) ? try tensor(name) : nil
     }
@@ -226,8 +247,12 @@ public struct WeightLoader: Sendable {
         private let lock = NSLock()
         private var used: Set<String> = []
 
-        init(files: [SafeTensorsFile], source: String, syntheticSeed: UInt64? = nil) throws {
+        /// Added to the named weights when they are read (fused LoRAs), by full key.
+        let deltas: [String: Tensor]
+
+        init(files: [SafeTensorsFile], source: String, syntheticSeed: UInt64? = nil, deltas: [String: Tensor] = [:]) throws {
             self.syntheticSeed = syntheticSeed
+            self.deltas = deltas
             var location: [String: Int] = [:]
             for (i, file) in files.enumerated() {
                 for name in file.names {

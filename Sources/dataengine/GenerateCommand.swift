@@ -76,6 +76,10 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Scheduler: dpm-solver++, ddim or euler.")
     var scheduler: SchedulerName = .dpmSolverPlusPlus
 
+    @Option(help: ArgumentHelp("A LoRA to fuse into the model (diffusers' or kohya's layout), at SCALE (default 1); repeatable.",
+                               valueName: "path[:scale]"))
+    var lora: [String] = []
+
     @Option(name: .customLong("tiny-vae"), help: ArgumentHelp("A TAESD folder (diffusers AutoencoderTiny, e.g. madebyollin/taesd): encode and decode with it instead of the model's VAE.",
                                valueName: "path"))
     var tinyVAE: String?
@@ -134,7 +138,11 @@ struct GenerateCommand: ParsableCommand {
         func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         let start = now()
         log("loading \(model)")
-        var pipeline = try StableDiffusionImg2ImgPipeline(folder: URL(fileURLWithPath: model))
+        let loras = try lora.map { spec -> (LoRAWeights, Float) in
+            guard let choice = GenerateLoRAConfig(argument: spec) else { throw ValidationError("--lora takes PATH or PATH:SCALE") }
+            return (try LoRAWeights(url: URL(fileURLWithPath: choice.path)), Float(choice.scale))
+        }
+        var pipeline = try StableDiffusionImg2ImgPipeline(folder: URL(fileURLWithPath: model), loras: loras)
         if let tinyVAE {
             pipeline = try pipeline.attaching(tinyVAE: try AutoencoderTiny(folder: URL(fileURLWithPath: tinyVAE)), file: tinyVAE)
         }

@@ -85,7 +85,7 @@ struct ValidateCommand: ParsableCommand {
         let threads = ComputeBudget.threadsPerWorker(workers: workers, cores: cores)
         FileHandle.standardError.write(Data("timing one UNet call, one VAE encode and decode of \(config.model) at \(config.size)x\(config.size)...\n".utf8))
         // Models load once per process; each worker adds what one generation step holds (activations).
-        _ = try models.pipeline(config.model, stage: "generate")
+        _ = try models.pipeline(config.model, loras: config.lora, stage: "generate")
         let adapterFolder = Self.labelAdapterFolder(plan: plan, model: config.model)
         let adapter = FileManager.default.fileExists(atPath: adapterFolder) ? try models.adapter(adapterFolder, stage: "label") : nil
         let loaded = ProcessMemory.resident

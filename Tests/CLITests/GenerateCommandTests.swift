@@ -86,6 +86,18 @@ final class GenerateCommandTests: XCTestCase {
         XCTAssertTrue(mismatch.stderr.contains("spatial factor of 8") && !mismatch.stderr.contains("Fatal"), mismatch.stderr)
     }
 
+    func testALoRAIsFusedAtItsScale() throws {
+        let lora = CLIHarness.repositoryRoot.appendingPathComponent("Tests/DiffusionTests/Fixtures/lora/diffusers.safetensors").path
+        let args = ["--steps", "4", "--strength", "0.5", "--seed", "3"]
+        for (name, extra) in [("plain", [String]()), ("fused", ["--lora", lora + ":0.8"]), ("zero", ["--lora", lora + ":0"])] {
+            let result = try generate(args + extra + ["--out", path("\(name).jpg")])
+            XCTAssertEqual(result.status, 0, result.stderr)
+        }
+        let image = { (name: String) in try Data(contentsOf: self.temp.appendingPathComponent("\(name).jpg")) }
+        XCTAssertNotEqual(try image("fused"), try image("plain"))
+        XCTAssertEqual(try image("zero"), try image("plain"), "scale 0 is the model itself")
+    }
+
     func testDDIMWithEtaDumpsItsStepNoiseAndReproduces() throws {
         let args = ["--scheduler", "ddim", "--eta", "0.3", "--strength", "0.5"]
         let first = try generate(args + ["--seed", "1", "--out", path("a.jpg"), "--dump-noise", path("noise.safetensors"),

@@ -372,4 +372,35 @@ final class GenerationPipelineTests: XCTestCase {
         XCTAssertNotEqual(run.status, 0)
         XCTAssertTrue((run.stderr + run.stdout).contains("final-latent"), run.stderr + run.stdout)
     }
+
+    /// `lora: [{path, scale}]` fuses a LoRA into the model: other images; a LoRA for another model is refused by
+    /// validate, naming the layer that matches nothing.
+    func testALoRAChangesTheImagesAndOneForAnotherModelIsRefused() throws {
+        let base = try String(contentsOf: pipeline, encoding: .utf8)
+        let lora = CLIHarness.repositoryRoot.appendingPathComponent("Tests/DiffusionTests/Fixtures/lora/kohya.safetensors").path
+        func variant(_ name: String, lora path: String) throws -> URL {
+            let text = base.replacingOccurrences(of: "    steps: 4\n", with: "    steps: 4\n    lora: [{path: \(path), scale: 0.8}]\n")
+            XCTAssertNotEqual(text, base)
+            let url = temp.appendingPathComponent(name)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+            return url
+        }
+        let plain = try run("plain", workers: 1)
+        let fused = try CLIHarness.run(["run", try variant("lora.yaml", lora: lora).path, "--run-dir", temp.appendingPathComponent("lora").path])
+        XCTAssertEqual(fused.status, 0, fused.stderr + fused.stdout)
+        let images = { (files: [String: Data]) in files.filter { $0.key.hasSuffix(".jpg") && $0.key.contains("images/shard") } }
+        XCTAssertFalse(images(plain).isEmpty)
+        XCTAssertNotEqual(images(outputs("lora")), images(plain), "a fused LoRA gives other images")
+
+        // A kohya LoRA of one layer the tiny model does not have (two float32 zeros per factor), written by hand.
+        let odd = temp.appendingPathComponent("lora-for-another-model.safetensors")
+        let layer = "lora_unet_down_blocks_7_attentions_0_proj_in"
+        let header = #"{"\#(layer).lora_down.weight":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]},"\#(layer).lora_up.weight":{"dtype":"F32","shape":[2,1],"data_offsets":[8,16]}}"#
+        var bytes = withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { Array($0) }
+        bytes += Array(header.utf8) + [UInt8](repeating: 0, count: 16)
+        try Data(bytes).write(to: odd)
+        let refused = try CLIHarness.run(["validate", try variant("odd.yaml", lora: odd.path).path])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("down_blocks_7_attentions_0_proj_in") && refused.stderr.contains("matches no layer"), refused.stderr + refused.stdout)
+    }
 }

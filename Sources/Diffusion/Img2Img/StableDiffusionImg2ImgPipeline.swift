@@ -33,13 +33,25 @@ public struct StableDiffusionImg2ImgPipeline: Sendable {
         self.schedulerFile = schedulerFile
     }
 
-    /// Loads tokenizer, text_encoder, vae, unet and the scheduler config of a diffusers pipeline folder.
-    public init(folder: URL, prefer variant: WeightVariant = .full) throws {
+    /// Loads tokenizer, text_encoder, vae, unet and the scheduler config of a diffusers pipeline folder, with
+    /// `loras` fused into the UNet and the text encoder (each at its scale), as diffusers' `load_lora_weights` +
+    /// `fuse_lora(lora_scale=)` does.
+    public init(folder: URL, prefer variant: WeightVariant = .full, loras: [(LoRAWeights, Float)] = []) throws {
         let model = try ModelFolder(url: folder)
         let tokenizer = try CLIPTokenizer(folder: try model.component("tokenizer").url)
-        let textEncoder = try CLIPTextModel(modelFolder: model, prefer: variant)
+        func fused(_ name: String) throws -> (ComponentFolder, WeightLoader) {
+            let component = try model.component(name)
+            var weights = try component.weights(prefer: variant)
+            for (lora, scale) in loras where lora.adapts(name) {
+                weights = try weights.adding(try lora.deltas(name, scale: scale, for: weights), from: lora.file)
+            }
+            return (component, weights)
+        }
+        let (textComponent, textWeights) = try fused("text_encoder")
+        let textEncoder = try CLIPTextModel(config: try CLIPTextConfig(textComponent.config()), weights: textWeights)
         let vae = try AutoencoderKL(modelFolder: model, prefer: variant)
-        let unet = try UNet2DConditionModel(modelFolder: model, prefer: variant)
+        let (unetComponent, unetWeights) = try fused("unet")
+        let unet = try UNet2DConditionModel(config: try UNet2DConditionModelConfig(unetComponent.config()), weights: unetWeights)
         let schedulerFile = try SchedulerConfig.readFile(try model.component("scheduler").configURL())
         guard unet.config.crossAttentionDim[0] == textEncoder.config.hiddenSize else {
             throw ModelLoadError(file: folder.appendingPathComponent("unet/config.json").path, key: "cross_attention_dim",
