@@ -12,16 +12,29 @@ public struct GenerateConfig: StageConfig, Equatable {
         case ddim
         /// diffusers' EulerDiscreteScheduler with the model's scheduler config (SD-Turbo: trailing, 1-4 steps).
         case euler
+        /// diffusers' LCMScheduler (with an LCM-LoRA or an LCM model; 2-8 steps, guidance 0-2).
+        case lcm
+        /// diffusers' TCDScheduler (with the TCD LoRA; 2-8 steps, guidance 0; `eta` is its gamma, 0.3 in its examples).
+        case tcd
 
         var engine: SchedulerType {
             switch self {
             case .dpmSolverPlusPlus: return .dpmSolverMultistep
             case .ddim: return .ddim
             case .euler: return .eulerDiscrete
+            case .lcm: return .lcm
+            case .tcd: return .tcd
             }
         }
-        /// The paper runs DPM-Solver++ for 30 steps; the authors' code DDIM for 50; Euler 30 like the paper.
-        var defaultSteps: Int { self == .ddim ? 50 : 30 }
+        /// The paper runs DPM-Solver++ for 30 steps; the authors' code DDIM for 50; Euler 30 like the paper; LCM
+        /// and TCD 4, as their examples.
+        var defaultSteps: Int {
+            switch self {
+            case .ddim: return 50
+            case .dpmSolverPlusPlus, .euler: return 30
+            case .lcm, .tcd: return 4
+            }
+        }
     }
 
     /// The diffusers model folder (SD 1.x/2.x layout; ../models/demo is the shipped demo model).
@@ -33,7 +46,7 @@ public struct GenerateConfig: StageConfig, Equatable {
     public var encodeRatio = ValueRange(0.3, 1.0)
     /// Classifier-free guidance scale, one value or a range to draw from (the paper: 7.5).
     public var guidance = ValueRange(7.5)
-    /// DDIM's eta, one value or a range (DPM-Solver++ ignores it).
+    /// DDIM's eta and TCD's gamma, one value or a range (the other schedulers ignore it).
     public var eta = ValueRange(0)
     public var scheduler: Scheduler = .dpmSolverPlusPlus
     /// Steps of the full schedule (default 30 for dpm-solver++, 50 for ddim); about ratio x steps of them run.
@@ -87,7 +100,7 @@ public struct GenerateConfig: StageConfig, Equatable {
             throw fail(.guidance, "guidance is 0...\(Self.maxGuidance) (7.5 in the paper; <= 1 turns classifier-free guidance off; larger values make NaN images)")
         }
         guard eta.lower >= 0, eta.upper <= 1 else { throw fail(.eta, "eta lies in [0, 1] (0: deterministic DDIM)") }
-        guard (1...1000).contains(resolvedSteps) else { throw fail(.steps, "steps is 1...1000 (30 for dpm-solver++ and euler, 50 for ddim; 1-4 for SD-Turbo with euler)") }
+        guard (1...1000).contains(resolvedSteps) else { throw fail(.steps, "steps is 1...1000 (30 for dpm-solver++ and euler, 50 for ddim; 1-4 for SD-Turbo with euler, 2-8 for lcm and tcd)") }
         guard Int(Double(resolvedSteps) * encodeRatio.lower) >= 1 else {
             throw fail(.encodeRatio, "encode_ratio \(encodeRatio.lower) of \(resolvedSteps) steps runs no denoising step (diffusers runs int(steps x ratio) = 0): "
                            + "use an encode_ratio of at least \(String(format: "%.3g", 1 / Double(resolvedSteps))) or more steps")

@@ -21,7 +21,7 @@ struct GenerateCommand: ParsableCommand {
             Randomness comes from --seed, or from --noise FILE.safetensors with the keys
               posterior_noise   (1, 4, h, w)  the VAE posterior sample (mean + std * noise)
               latent_noise      (1, 4, h, w)  added at the first kept timestep
-              step_noise.<i>    (1, 4, h, w)  DDIM with --eta > 0: the noise of kept step i (from 0)
+              step_noise.<i>    (1, 4, h, w)  DDIM or TCD with --eta > 0, LCM: the noise of kept step i (from 0)
             (h, w = image size / VAE factor), so other implementations can be compared exactly; --dump-noise \
             writes the ones a seeded run used. --dump-latents writes reference_latent, noised, step.<i>, \
             final_latent and timesteps; --dump-taps the adapter's feature taps of the last step (stride<s>, \
@@ -42,12 +42,14 @@ struct GenerateCommand: ParsableCommand {
             """)
 
     enum SchedulerName: String, ExpressibleByArgument, CaseIterable {
-        case dpmSolverPlusPlus = "dpm-solver++", ddim, euler
+        case dpmSolverPlusPlus = "dpm-solver++", ddim, euler, lcm, tcd
         var type: SchedulerType {
             switch self {
             case .dpmSolverPlusPlus: return .dpmSolverMultistep
             case .ddim: return .ddim
             case .euler: return .eulerDiscrete
+            case .lcm: return .lcm
+            case .tcd: return .tcd
             }
         }
     }
@@ -73,7 +75,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Classifier-free guidance scale (<= 1: no guidance).")
     var guidance: Float = 7.5
 
-    @Option(help: "Scheduler: dpm-solver++, ddim or euler.")
+    @Option(help: "Scheduler: dpm-solver++, ddim, euler, lcm or tcd.")
     var scheduler: SchedulerName = .dpmSolverPlusPlus
 
     @Option(help: ArgumentHelp("A LoRA to fuse into the model (diffusers' or kohya's layout), at SCALE (default 1); repeatable.",
@@ -180,7 +182,7 @@ struct GenerateCommand: ParsableCommand {
             let shape = result.referenceLatent.shape
             var tensors: [String: Tensor] = [DiffusionNoise.latentKey: try noiseSource.tensor(DiffusionNoise.latentKey, shape: shape)]
             if !latentMean { tensors[DiffusionNoise.posteriorKey] = try noiseSource.tensor(DiffusionNoise.posteriorKey, shape: shape) }
-            if scheduler == .ddim && eta > 0 {
+            if scheduler == .lcm || ([.ddim, .tcd].contains(scheduler) && eta > 0) {
                 for i in result.timesteps.indices { tensors[DiffusionNoise.stepKey(i)] = try noiseSource.tensor(DiffusionNoise.stepKey(i), shape: shape) }
             }
             try SafeTensorsWriter.write(tensors, to: URL(fileURLWithPath: dumpNoise))

@@ -86,6 +86,23 @@ final class GenerateCommandTests: XCTestCase {
         XCTAssertTrue(mismatch.stderr.contains("spatial factor of 8") && !mismatch.stderr.contains("Fatal"), mismatch.stderr)
     }
 
+    func testLCMAndTCDRunAndReplayTheirStepNoise() throws {
+        for (scheduler, extra) in [("lcm", [String]()), ("tcd", ["--eta", "0.3"])] {
+            let args = ["--scheduler", scheduler, "--steps", "4", "--strength", "1.0", "--guidance", "1"] + extra
+            let first = try generate(args + ["--seed", "5", "--out", path("\(scheduler)-a.jpg"), "--dump-noise", path("\(scheduler).safetensors")])
+            XCTAssertEqual(first.status, 0, first.stderr)
+            let header = try safetensorsHeader(path("\(scheduler).safetensors"))
+            XCTAssertNotNil(header["step_noise.2"], "\(scheduler) renoises between steps: \(header.keys.sorted())")
+            let replay = try generate(args + ["--noise", path("\(scheduler).safetensors"), "--out", path("\(scheduler)-b.jpg")])
+            XCTAssertEqual(replay.status, 0, replay.stderr)
+            XCTAssertEqual(try Data(contentsOf: temp.appendingPathComponent("\(scheduler)-a.jpg")),
+                           try Data(contentsOf: temp.appendingPathComponent("\(scheduler)-b.jpg")), scheduler)
+        }
+        let tooMany = try generate(["--scheduler", "lcm", "--steps", "60", "--out", path("x.jpg")])
+        XCTAssertNotEqual(tooMany.status, 0)
+        XCTAssertTrue(tooMany.stderr.contains("original_inference_steps") && !tooMany.stderr.contains("Fatal"), tooMany.stderr)
+    }
+
     func testALoRAIsFusedAtItsScale() throws {
         let lora = CLIHarness.repositoryRoot.appendingPathComponent("Tests/DiffusionTests/Fixtures/lora/diffusers.safetensors").path
         let args = ["--steps", "4", "--strength", "0.5", "--seed", "3"]

@@ -284,3 +284,24 @@ final class CLIPTokenizerUnitTests: XCTestCase {
         XCTAssertEqual(results.bad, 0)
     }
 }
+
+/// Crash inputs the fuzzer found (Fixtures/fuzz-crashes), replayed: each is an error with a message now, not a trap.
+final class CLIPTokenizerFuzzCrashTests: XCTestCase {
+    /// `clip-tokenizer-folder` (session 8): a vocab.json id of 69,444,444,444 trapped converting it to a 32-bit id.
+    /// The input is the fuzz target's: vocab.json, merges.txt, tokenizer_config.json, special_tokens_map.json and
+    /// added_tokens.json joined by the bytes FF 00 FF.
+    func testAnIdBeyond32BitsIsAnErrorNotATrap() throws {
+        let input = try Data(contentsOf: SchedulerFixtures.directory.deletingLastPathComponent()
+            .appendingPathComponent("fuzz-crashes/clip-tokenizer-folder-8791ee47"))
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tokenizer-crash-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let names = ["vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"]
+        for (name, part) in zip(names, [UInt8](input).split(separator: [0xFF, 0x00, 0xFF], omittingEmptySubsequences: false)) where !part.isEmpty {
+            try Data(part).write(to: folder.appendingPathComponent(name))
+        }
+        XCTAssertThrowsError(try CLIPTokenizer(folder: folder)) { error in
+            XCTAssertTrue("\(error)".contains("69444444444") && "\(error)".contains("vocab.json"), "\(error)")
+        }
+    }
+}

@@ -36,6 +36,8 @@ final class SchedulerConfigTests: XCTestCase {
             fields["use_karras_sigmas"] = .bool(false)
         case .eulerDiscrete:
             fields["final_sigmas_type"] = .string(c.finalSigmasType.rawValue)
+        case .lcm, .tcd:
+            fields["original_inference_steps"] = .int(c.originalInferenceSteps)
         }
         return fields
     }

@@ -23,6 +23,8 @@ final class SchedulerParityTests: XCTestCase {
             case .ddim: got = DDIMScheduler(config: config).alphasCumprod
             case .dpmSolverMultistep: got = DPMSolverMultistepScheduler(config: config).alphasCumprod
             case .eulerDiscrete: got = EulerDiscreteScheduler(config: config).alphasCumprod
+            case .lcm: got = LCMScheduler(config: config).alphasCumprod
+            case .tcd: got = TCDScheduler(config: config).alphasCumprod
             }
             XCTAssertEqual(got.count, expected.count, "\(entry)")
             if config.rescaleBetasZeroSNR {
@@ -254,7 +256,7 @@ final class SchedulerParityTests: XCTestCase {
             }
             var sample = scheduler.addNoise(original: x, noise: x, timestep: cut.latentTimestep)
             for t in cut.timesteps {
-                sample = scheduler.step(modelOutput: x * 0.1, timestep: t, sample: sample, noise: nil)
+                sample = scheduler.step(modelOutput: x * 0.1, timestep: t, sample: sample, noise: type == .lcm ? x : nil)  // LCM renoises between steps
             }
             XCTAssertTrue(sample.scalars.allSatisfy(\.isFinite), "\(type)")
         }

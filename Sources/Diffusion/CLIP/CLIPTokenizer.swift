@@ -122,6 +122,11 @@ public final class CLIPTokenizer: @unchecked Sendable {
         var idToToken: [Int: [UInt8]] = [:]
         idToToken.reserveCapacity(entries.count)
         for (key, id) in entries {
+            // Token ids index embedding rows and are kept as 32-bit integers (the fuzzer found 2^40 trapping).
+            guard id >= 0, id <= Int(Int32.max) else {
+                throw ModelLoadError(file: vocabPath, key: String(decoding: key, as: UTF8.self),
+                                     message: "has the id \(id); token ids are 0...\(Int32.max)", hint: "fix vocab.json (CLIP's ids are 0...49407)")
+            }
             vocab[ByteString(key)] = id
             idToToken[id] = key
         }
@@ -254,7 +259,13 @@ public final class CLIPTokenizer: @unchecked Sendable {
         var addedByBytes: [ByteString: Int] = [:]
         for (content, id) in addedEncoder { addedByBytes[ByteString(Array(String(String.UnicodeScalarView(content)).utf8))] = id }
         for (i, s) in bpe.symbolStrings.enumerated() {
-            symbolTokenID[i] = Int32(addedByBytes[ByteString(s)] ?? vocab[ByteString(s)] ?? unkID)
+            let id = addedByBytes[ByteString(s)] ?? vocab[ByteString(s)] ?? unkID
+            guard let narrow = Int32(exactly: id), narrow >= 0 else {
+                throw ModelLoadError(file: folder.path, key: String(decoding: s, as: UTF8.self),
+                                     message: "the token has the id \(id); token ids are 0...\(Int32.max)",
+                                     hint: "fix the id in vocab.json, added_tokens.json or tokenizer_config.json")
+            }
+            symbolTokenID[i] = narrow
         }
         self.symbolTokenID = symbolTokenID
         self.idToToken = idToToken

@@ -12,7 +12,7 @@ public struct Img2ImgSettings: Sendable {
     /// Classifier-free guidance scale; <= 1 runs the conditional prompt alone (batch 1), as diffusers does.
     public var guidanceScale: Float
     public var scheduler: SchedulerType
-    /// DDIM's eta (0 deterministic); ignored by DPM-Solver++.
+    /// DDIM's eta and TCD's gamma (0 deterministic); ignored by DPM-Solver++, Euler and LCM.
     public var eta: Double
     /// Scheduler settings over the model's `scheduler_config.json` (diffusers' `from_config(..., **kwargs)`);
     /// `schedulerDefaults(for:)` gives the paper's / authors' settings.
@@ -55,6 +55,8 @@ public struct Img2ImgSettings: Sendable {
             return ["timestep_spacing": .string("leading")]
         case .eulerDiscrete:
             return [:]  // the model's own config (SD-Turbo's: trailing), else Euler's defaults (linspace)
+        case .lcm, .tcd:
+            return [:]  // the model's config; their timesteps come from original_inference_steps
         }
     }
 

@@ -15,6 +15,8 @@ public protocol DiffusionScheduler: Sendable {
     /// The same timesteps as the model is given them: equal to `timesteps` except where a scheduler's spacing
     /// leaves them fractional (Euler's `linspace`), where `timesteps` holds them rounded.
     var modelTimesteps: [Float] { get }
+    /// The most steps `setTimesteps` takes (the training timesteps; LCM and TCD: `original_inference_steps`).
+    var maxSteps: Int { get }
     /// Model evaluations per timestep (diffusers' `order` class attribute; 1 for DDIM, DPM-Solver multistep and Euler).
     var order: Int { get }
     /// The standard deviation of the initial noise of txt2img (1 for both).
@@ -39,11 +41,12 @@ public protocol DiffusionScheduler: Sendable {
 extension DiffusionScheduler {
     public func scaleModelInput(_ sample: Tensor, timestep: Int) -> Tensor { sample }
     public var modelTimesteps: [Float] { timesteps.map(Float.init) }
+    public var maxSteps: Int { config.numTrainTimesteps }
 }
 
 extension SchedulerConfig {
     /// A scheduler of this config's class, ready for `setTimesteps`: the one place a scheduler kind becomes a
-    /// scheduler. `eta` is DDIM's (ignored by the others).
+    /// scheduler. `eta` is DDIM's eta and TCD's gamma (ignored by the others).
     public func makeScheduler(eta: Double = 0) -> any DiffusionScheduler {
         switch scheduler {
         case .ddim:
@@ -52,6 +55,11 @@ extension SchedulerConfig {
             return ddim
         case .dpmSolverMultistep: return DPMSolverMultistepScheduler(config: self)
         case .eulerDiscrete: return EulerDiscreteScheduler(config: self)
+        case .lcm: return LCMScheduler(config: self)
+        case .tcd:
+            var tcd = TCDScheduler(config: self)
+            tcd.gamma = eta
+            return tcd
         }
     }
 }

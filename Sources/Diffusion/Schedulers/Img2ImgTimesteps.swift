@@ -40,7 +40,7 @@ public struct Img2ImgTimesteps: Sendable, Equatable {
     /// Sets the scheduler's timesteps for `steps`, cuts them for `strength` and sets the scheduler's begin index:
     /// what the img2img pipeline does before noising the image latents at `latentTimestep`.
     public static func prepare<S: DiffusionScheduler>(_ scheduler: inout S, steps: Int, strength: Double) throws -> Img2ImgTimesteps {
-        guard steps >= 1, steps <= scheduler.config.numTrainTimesteps else { throw Img2ImgTimestepsError.invalidSteps(steps) }
+        guard steps >= 1, steps <= scheduler.maxSteps else { throw Img2ImgTimestepsError.invalidSteps(steps) }
         scheduler.setTimesteps(steps)
         let cut = try Img2ImgTimesteps(steps: steps, strength: strength, schedulerTimesteps: scheduler.timesteps,
                                        order: scheduler.order)

@@ -15,7 +15,7 @@ public enum Img2ImgTimestepsError: Error, Equatable, CustomStringConvertible {
         case .invalidStrength(let strength):
             return "img2img strength must be between 0 and 1, got \(strength)"
         case .invalidSteps(let steps):
-            return "img2img needs at least one inference step (and no more than the scheduler's training timesteps), got \(steps)"
+            return "img2img needs at least one inference step (and no more than the scheduler's training timesteps; LCM and TCD: no more than original_inference_steps, 50), got \(steps)"
         }
     }
 

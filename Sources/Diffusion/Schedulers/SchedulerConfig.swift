@@ -43,9 +43,17 @@ public struct SchedulerConfig: Sendable, Equatable {
     public var lambdaMinClipped: Double = -.infinity
 
     /// diffusers' defaults for the class (what `XScheduler()` uses).
+    // LCM and TCD (diffusers' LCMScheduler / TCDScheduler defaults; they also read clipSample, clipSampleRange and
+    // setAlphaToOne, with clip_sample false by default).
+    /// The distillation schedule's length: inference timesteps are picked from T / n - 1, 2T / n - 1, ... T - 1.
+    public var originalInferenceSteps: Int = 50
+    /// The consistency boundary condition's time scale (c_skip, c_out of t x this).
+    public var timestepScaling: Double = 10
+
     public init(defaultsFor scheduler: SchedulerType) {
         self.scheduler = scheduler
         timestepSpacing = Self.defaultTimestepSpacing(scheduler)
+        if scheduler == .lcm || scheduler == .tcd { clipSample = false }
     }
 
     /// The class's default `timestep_spacing`: `leading` for DDIM, `linspace` for DPM-Solver multistep and Euler.
@@ -53,6 +61,7 @@ public struct SchedulerConfig: Sendable, Equatable {
         switch scheduler {
         case .ddim: return .leading
         case .dpmSolverMultistep, .eulerDiscrete: return .linspace
+        case .lcm, .tcd: return .leading  // unused: their timesteps come from the distillation schedule
         }
     }
 

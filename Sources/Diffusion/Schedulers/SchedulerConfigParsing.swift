@@ -78,13 +78,18 @@ extension SchedulerConfig {
         try r.requireFalse("thresholding", "dynamic thresholding (Imagen) is not implemented; it is meant for pixel-space models, not latent diffusion")
 
         switch scheduler {
-        case .ddim:
-            clipSample = try r.bool("clip_sample", default: clipSample)
-            clipSampleRange = try r.double("clip_sample_range", default: clipSampleRange)
-            guard clipSampleRange > 0, clipSampleRange.isFinite else {
-                throw r.invalid("clip_sample_range", "must be a positive number, found \(clipSampleRange)")
+        case .lcm, .tcd:
+            try readClipping(r)
+            originalInferenceSteps = try r.int("original_inference_steps", default: originalInferenceSteps)
+            guard (1...numTrainTimesteps).contains(originalInferenceSteps) else {
+                throw r.invalid("original_inference_steps", "must be in 1...\(numTrainTimesteps) (num_train_timesteps), found \(originalInferenceSteps)")
             }
-            setAlphaToOne = try r.bool("set_alpha_to_one", default: setAlphaToOne)
+            timestepScaling = try r.double("timestep_scaling", default: timestepScaling)
+            guard timestepScaling > 0, timestepScaling.isFinite else {
+                throw r.invalid("timestep_scaling", "must be a positive number, found \(timestepScaling)")
+            }
+        case .ddim:
+            try readClipping(r)
         case .dpmSolverMultistep:
             try readDPMSolver(r)
         case .eulerDiscrete:
@@ -113,6 +118,16 @@ extension SchedulerConfig {
             }
         default: throw r.invalid("timestep_type", "unknown value \"\(timestepType)\"", hint: "use \"discrete\"")
         }
+    }
+
+    /// DDIM's, LCM's and TCD's clipping of the predicted sample and final alpha.
+    private mutating func readClipping(_ r: SchedulerConfigReader) throws {
+        clipSample = try r.bool("clip_sample", default: clipSample)
+        clipSampleRange = try r.double("clip_sample_range", default: clipSampleRange)
+        guard clipSampleRange > 0, clipSampleRange.isFinite else {
+            throw r.invalid("clip_sample_range", "must be a positive number, found \(clipSampleRange)")
+        }
+        setAlphaToOne = try r.bool("set_alpha_to_one", default: setAlphaToOne)
     }
 
     private mutating func readDPMSolver(_ r: SchedulerConfigReader) throws {
