@@ -18,9 +18,9 @@ results=Fuzz/campaign/results.tsv
 [ -f "$results" ] || printf 'target\tcpu_s\texecutions\tcov_start\tcov_end\tlast_new_cov_cpu_s\tplateau\tcrashes\tfinished\n' > "$results"
 ticks=$(getconf CLK_TCK)
 
-# CPU seconds (user + system) of a process, 0 when it is gone
+# CPU seconds (user + system) of a process, 0 if it ended
 cpu_seconds() { awk -v t="$ticks" '{ print int(($14 + $15) / t) }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-latest_cov() { grep -o 'cov: [0-9]*' "$1" | tail -1 | awk '{ print $2 }'; }
+latest_cov() { grep -ao 'cov: [0-9]*' "$1" | tail -1 | awk '{ print $2 }'; }
 
 # Build once (a source edit during a campaign must not break its later targets); every target then runs that build.
 swift build --package-path Fuzz --scratch-path .build-fuzz -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library >&2 \
@@ -52,7 +52,7 @@ for target in "${targets[@]}"; do
     now=$(cpu_seconds "$fuzzer"); [ "$now" -gt 0 ] && cpu=$now
     cov=$(latest_cov "$log"); [ -z "$cov" ] && continue
     if [ -z "$cov_start" ]; then
-      cov_start=$(grep -o 'INITED cov: [0-9]*' "$log" | awk '{ print $3 }'); best=${cov_start:-$cov}; last_new=0
+      cov_start=$(grep -ao 'INITED cov: [0-9]*' "$log" | awk '{ print $3 }'); best=${cov_start:-$cov}; last_new=0
     fi
     if [ "$cov" -gt "$best" ]; then best=$cov; last_new=$cpu; fi
     if [ $((cpu - last_new)) -ge "$plateau" ]; then plateaued=yes; break; fi
@@ -60,8 +60,8 @@ for target in "${targets[@]}"; do
   done
   kill -INT "$fuzzer" 2>/dev/null
   wait $wrapper
-  executions=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{ print $2 }')
-  [ -z "$executions" ] && executions=$(grep -o '^#[0-9]*' "$log" | tail -1 | tr -d '#')
+  executions=$(grep -ao 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{ print $2 }')
+  [ -z "$executions" ] && executions=$(grep -ao '^#[0-9]*' "$log" | tail -1 | tr -d '#')
   # libFuzzer's -timeout is wall time: a machine paused between sessions leaves a "timeout" that is not one. Each new
   # input is replayed once; one that runs clean within 10 s is moved to Fuzz/crashes/TARGET/not-reproduced/.
   mkdir -p "Fuzz/crashes/$target/not-reproduced"
