@@ -17,7 +17,7 @@ public struct GenerateConfig: StageConfig, Equatable {
         /// diffusers' TCDScheduler (with the TCD LoRA; 2-8 steps, guidance 0; `eta` is its gamma, 0.3 in its examples).
         case tcd
 
-        var engine: SchedulerType {
+        public var engine: SchedulerType {
             switch self {
             case .dpmSolverPlusPlus: return .dpmSolverMultistep
             case .ddim: return .ddim

@@ -28,9 +28,10 @@ struct GenerateCommand: ParsableCommand {
             taps_timestep; see docs/taps.md).
 
             Schedulers: dpm-solver++ (DiffusionEngine's paper: 2M, 30 steps), ddim (the authors' code: 50 \
-            steps, eta 0.1-0.4) or euler (diffusers' EulerDiscreteScheduler: SD-Turbo's, with trailing spacing in \
-            its folder, runs 1-4 steps at guidance 0); other settings come from the model's \
-            scheduler/scheduler_config.json.
+            steps, eta 0.1-0.4), euler (diffusers' EulerDiscreteScheduler: SD-Turbo's, with trailing spacing in \
+            its folder, runs 1-4 steps at guidance 0), lcm (with an LCM-LoRA: 2-8 steps) or tcd (with the TCD \
+            LoRA: 2-8 steps, --eta is its gamma); other settings come from the model's \
+            scheduler/scheduler_config.json. --lora fuses LoRAs at load, --tiny-vae swaps in TAESD.
 
             Examples:
               dataengine generate --model models/demo \\
@@ -40,19 +41,6 @@ struct GenerateCommand: ParsableCommand {
                 --scheduler ddim --steps 50 --eta 0.3 --seed 7 \\
                 --dump-taps taps.safetensors --out out.jpg
             """)
-
-    enum SchedulerName: String, ExpressibleByArgument, CaseIterable {
-        case dpmSolverPlusPlus = "dpm-solver++", ddim, euler, lcm, tcd
-        var type: SchedulerType {
-            switch self {
-            case .dpmSolverPlusPlus: return .dpmSolverMultistep
-            case .ddim: return .ddim
-            case .euler: return .eulerDiscrete
-            case .lcm: return .lcm
-            case .tcd: return .tcd
-            }
-        }
-    }
 
     @Option(help: "A diffusers Stable Diffusion 1.x/2.x folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/).")
     var model: String
@@ -76,7 +64,7 @@ struct GenerateCommand: ParsableCommand {
     var guidance: Float = 7.5
 
     @Option(help: "Scheduler: dpm-solver++, ddim, euler, lcm or tcd.")
-    var scheduler: SchedulerName = .dpmSolverPlusPlus
+    var scheduler: GenerateConfig.Scheduler = .dpmSolverPlusPlus
 
     @Option(help: ArgumentHelp("A LoRA to fuse into the model (diffusers' or kohya's layout), at SCALE (default 1); repeatable.",
                                valueName: "path[:scale]"))
@@ -152,7 +140,7 @@ struct GenerateCommand: ParsableCommand {
         let rgb = try resizedInput(decoded.image, factor: pipeline.vaeScaleFactor)
         let input = Img2ImgResult.imageTensor(rgb: rgb.pixels, width: rgb.width, height: rgb.height)
         var settings = Img2ImgSettings(prompt: prompt, negativePrompt: negativePrompt, strength: strength, steps: steps,
-                                       guidanceScale: guidance, scheduler: scheduler.type, eta: eta, useLatentMean: latentMean)
+                                       guidanceScale: guidance, scheduler: scheduler.engine, eta: eta, useLatentMean: latentMean)
         if tinyVAE != nil { (settings.encodeVAE, settings.decodeVAE) = (.tiny, .tiny) }
         let noiseSource = try noise.map { try DiffusionNoise(file: URL(fileURLWithPath: $0)) } ?? DiffusionNoise(seed: seed)
         let loopStart = now()
@@ -182,7 +170,7 @@ struct GenerateCommand: ParsableCommand {
             let shape = result.referenceLatent.shape
             var tensors: [String: Tensor] = [DiffusionNoise.latentKey: try noiseSource.tensor(DiffusionNoise.latentKey, shape: shape)]
             if !latentMean { tensors[DiffusionNoise.posteriorKey] = try noiseSource.tensor(DiffusionNoise.posteriorKey, shape: shape) }
-            if scheduler == .lcm || ([.ddim, .tcd].contains(scheduler) && eta > 0) {
+            if settings.drawsStepNoise {
                 for i in result.timesteps.indices { tensors[DiffusionNoise.stepKey(i)] = try noiseSource.tensor(DiffusionNoise.stepKey(i), shape: shape) }
             }
             try SafeTensorsWriter.write(tensors, to: URL(fileURLWithPath: dumpNoise))
@@ -209,3 +197,6 @@ struct GenerateCommand: ParsableCommand {
 
     private func log(_ message: String) { FileHandle.standardError.write(Data((message + "\n").utf8)) }
 }
+
+/// `--scheduler` takes the pipeline file's names (`GenerateConfig.Scheduler`), one list for both.
+extension GenerateConfig.Scheduler: ExpressibleByArgument {}

@@ -61,6 +61,9 @@ public struct Img2ImgSettings: Sendable {
     }
 
     var classifierFreeGuidance: Bool { guidanceScale > 1 }
+
+    /// Whether each step draws fresh noise (`step_noise.<i>`): DDIM with eta, TCD with gamma (eta), and LCM.
+    public var drawsStepNoise: Bool { scheduler == .lcm || ([.ddim, .tcd].contains(scheduler) && eta > 0) }
 }
 
 /// What a run produced. Latents are (1, latent_channels, h, w); `decoded` is the VAE output (1, 3, H, W) before

@@ -159,8 +159,7 @@ public struct StableDiffusionImg2ImgPipeline: Sendable {
         let noised = scheduler.addNoise(original: reference, noise: try noise.tensor(DiffusionNoise.latentKey, shape: reference.shape),
                                         timestep: cut.latentTimestep)
         let cfg = settings.classifierFreeGuidance
-        // DDIM with eta, TCD with gamma and LCM add fresh noise at each step (LCM and TCD not at the last).
-        let needsStepNoise = settings.scheduler == .lcm || ([.ddim, .tcd].contains(settings.scheduler) && settings.eta > 0)
+        let needsStepNoise = settings.drawsStepNoise
         var latents = noised
         var steps: [Tensor] = []
         var lastTaps: UNetFeatureTaps?
