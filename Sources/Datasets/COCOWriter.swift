@@ -132,25 +132,18 @@ public enum COCOWriter {
         let chunkCount = min(AvailableCPUs.current.count * 4, items.count / 20_000)
         guard chunkCount > 1 else { return try list(name, items, into: &out, item) }
         let capacity = out.bytes.capacity / chunkCount
-        var parts = [Result<[UInt8], Error>?](repeating: nil, count: chunkCount)
-        parts.withUnsafeMutableBufferPointer { buffer in
-            let slots = DisjointSlots(buffer)
-            DispatchQueue.concurrentPerform(iterations: chunkCount) { c in
-                let range = items.count * c / chunkCount ..< items.count * (c + 1) / chunkCount
-                slots[c] = Result {
-                    var part = JSONEmitter(capacity: capacity)
-                    for i in range {
-                        part.raw(i == 0 ? "\n" : ",\n")
-                        try item(&part, i, items[i])
-                    }
-                    return part.bytes
-                }
+        let parts = try parallelMap(count: chunkCount) { c in
+            var part = JSONEmitter(capacity: capacity)
+            for i in items.count * c / chunkCount ..< items.count * (c + 1) / chunkCount {
+                part.raw(i == 0 ? "\n" : ",\n")
+                try item(&part, i, items[i])
             }
+            return part.bytes
         }
         out.byte(UInt8(ascii: "\""))
         out.raw(name)
         out.raw("\": [")
-        for part in parts { out.bytes.append(contentsOf: try part!.get()) }
+        for part in parts { out.bytes.append(contentsOf: part) }
         out.raw("\n]")
     }
 

@@ -207,3 +207,25 @@ final class COCOWriterTests: XCTestCase {
         XCTAssertEqual(try COCOWriter.encodeCaptions(back), try Array(Data(contentsOf: captions)))
     }
 }
+
+/// Large lists are encoded in parallel chunks: the bytes are those of the one-thread encoding.
+final class COCOWriterParallelListTests: XCTestCase {
+    func testParallelChunksGiveTheSameBytesAsOneThread() throws {
+        var annotations: [Annotation] = []
+        for k in 0..<50_001 {
+            let box = BoundingBox(x: Double(k % 300) / 3, y: 1.5, width: Double(k % 17) + 0.25, height: 7)
+            let score: Double? = k % 3 == 0 ? Double(k % 1000) / 1000 : nil
+            let attribute: String? = k % 2 == 0 ? "easy" : nil
+            annotations.append(Annotation(id: k + 1, imageId: k % 97 + 1, categoryId: k % 5 + 1, bbox: box, score: score, attribute: attribute))
+        }
+        var parallel = JSONEmitter(), serial = JSONEmitter()
+        try COCOWriter.parallelList("annotations", annotations, into: &parallel) { out, i, a in
+            try COCOWriter.annotation(a, index: i, file: "test", into: &out)
+        }
+        try COCOWriter.list("annotations", annotations, into: &serial) { out, i, a in
+            try COCOWriter.annotation(a, index: i, file: "test", into: &out)
+        }
+        XCTAssertGreaterThan(serial.bytes.count, 1_000_000)
+        XCTAssertEqual(parallel.bytes, serial.bytes)
+    }
+}

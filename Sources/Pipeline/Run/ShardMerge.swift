@@ -295,14 +295,7 @@ public struct ShardMerge: Sendable {
 
     /// `transform` of every element, on all cores (reading checkpoints and placing units are most of a merge).
     static func parallelMap<T: Sendable, R>(_ elements: [T], _ transform: @Sendable (T) throws -> R) throws -> [R] {
-        var results = [Result<R, Error>?](repeating: nil, count: elements.count)
-        results.withUnsafeMutableBufferPointer { buffer in
-            let slots = DisjointSlots(buffer)
-            DispatchQueue.concurrentPerform(iterations: elements.count) { k in
-                slots[k] = Result { try transform(elements[k]) }
-            }
-        }
-        return try results.map { try $0!.get() }
+        try Support.parallelMap(count: elements.count) { try transform(elements[$0]) }
     }
 
     /// A sink's committed units of every shard, as the unsharded run's units: unit k holds the items whose
