@@ -66,6 +66,9 @@ public struct ConfidenceConfig: StageConfig, Equatable {
         guard let label = earlier.last(where: { $0.config is LabelConfig }), let labelConfig = label.config as? LabelConfig else {
             throw LinkError(description: "`threshold: adapter` needs a label stage before it (whose adapter was calibrated)")
         }
+        guard labelConfig.mode != .results else {
+            throw LinkError(description: "`threshold: adapter`: label stage `\(label.id)` reads your detector's results, not an adapter; give δ as a number on your detector's score scale")
+        }
         let model = (earlier.last { $0.config is GenerateConfig }?.config as? GenerateConfig)?.model
         guard let folder = labelConfig.adapter ?? model.map({ $0 + "/adapter" }) else {
             throw LinkError(description: "`threshold: adapter`: label stage `\(label.id)` names no adapter and no generate stage precedes it")

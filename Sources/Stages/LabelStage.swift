@@ -15,6 +15,8 @@ public struct LabelConfig: StageConfig, Equatable {
     public var mode: Mode = .taps
     /// `final-latent`: the timestep the final latent is noised to (default: the lower end of the adapter's range).
     public var timestep: Int?
+    /// `results`: the COCO results file of the user's own detector on the generated images.
+    public var results: String?
 
     public enum Mode: String, ConfigEnum {
         /// The last denoising step's taps, from the same UNet call (DiffusionEngine's way; no extra cost).
@@ -23,11 +25,14 @@ public struct LabelConfig: StageConfig, Equatable {
         /// whose last step runs far above the timesteps an adapter is trained at. Not for adapters with
         /// `vae_encoder_taps`.
         case finalLatent = "final-latent"
+        /// Boxes from a COCO results file of the user's own detector on the generated images (no adapter exists for
+        /// the model). The run stops after `generate` with the images listed and continues from the file on `resume`.
+        case results
     }
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey { case adapter, iouThreshold = "iou_threshold", mode, timestep }
+    enum CodingKeys: String, CodingKey { case adapter, iouThreshold = "iou_threshold", mode, timestep, results }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -36,6 +41,17 @@ public struct LabelConfig: StageConfig, Equatable {
         try c.decodeIfPresent(.iouThreshold, into: &iouThreshold)
         try c.decodeIfPresent(.mode, into: &mode)
         timestep = try c.decodeIfPresent(Int.self, forKey: .timestep)
+        results = try c.decodeIfPresent(String.self, forKey: .results)
+        if mode == .results {
+            guard let results, !results.isEmpty else {
+                throw DecodingError.dataCorruptedError(forKey: .mode, in: c, debugDescription: "`mode: results` needs `results: FILE`, the COCO results file your detector writes for the generated images")
+            }
+            if adapter != nil {
+                throw DecodingError.dataCorruptedError(forKey: .adapter, in: c, debugDescription: "`mode: results` reads boxes from the results file; it runs no adapter")
+            }
+        } else if results != nil {
+            throw DecodingError.dataCorruptedError(forKey: .results, in: c, debugDescription: "results is for `mode: results` (boxes from your detector's COCO results file)")
+        }
         if timestep != nil && mode != .finalLatent {
             throw DecodingError.dataCorruptedError(forKey: .timestep, in: c, debugDescription: "timestep is for `mode: final-latent` (the taps mode reads the last step's timestep)")
         }
@@ -50,6 +66,7 @@ public struct LabelConfig: StageConfig, Equatable {
     public func resolvingPaths(against base: URL) -> LabelConfig {
         var copy = self
         copy.adapter = adapter.map { absolutePath($0, base: base) }
+        copy.results = results.map { absolutePath($0, base: base) }
         return copy
     }
 
@@ -110,32 +127,42 @@ public final class LabelStage: FusedStage {
                 continue
             }
             nonFinite.reset()
-            let reference = item.referenceAnnotations ?? []
             let boxes = detections.filter { $0.width > 0 && $0.height > 0 }
             out.count("labels-without-area", detections.count - boxes.count)
-            let refId = item.image.provenance?.referenceImageId ?? item.image.id
-            let variant = item.image.provenance?.variant ?? 0
             item.annotations = boxes.prefix(GeneratedIds.maxBoxes).enumerated().map { k, d in
-                // Corners in Double, clamped to the image, so x + width never exceeds it by a float rounding.
-                let (w, h) = (Double(item.image.width), Double(item.image.height))
-                let x0 = min(max(Double(d.x0), 0), w), y0 = min(max(Double(d.y0), 0), h)
-                let box = BoundingBox(x: x0, y: y0, width: min(Double(d.x1), w) - x0, height: min(Double(d.y1), h) - y0)
-                return Annotation(id: GeneratedIds.box(reference: refId, variant: variant, index: k), imageId: item.image.id,
-                                  categoryId: d.categoryId, bbox: box, score: Double(d.score),
-                                  attribute: inheritedAttribute(box, categoryId: d.categoryId, reference: reference))
+                config.annotation(x0: Double(d.x0), y0: Double(d.y0), x1: Double(d.x1), y1: Double(d.y1), categoryId: d.categoryId,
+                                  score: Double(d.score), index: k, item: item)
             }
             out.count("boxes-labelled", item.annotations.count)
             out.items.append(item)
         }
         return out
     }
+}
 
+extension LabelConfig {
+    /// β's rule: the attribute of the reference box of the same category that overlaps `box` most, when that IoU
+    /// is above `iouThreshold`; else `unknown`.
     func inheritedAttribute(_ box: BoundingBox, categoryId: Int, reference: [Annotation]) -> String {
         var best: (iou: Double, attribute: String?)? = nil
         for r in reference where r.categoryId == categoryId {
             let iou = r.bbox.iou(box)
-            if iou > config.iouThreshold, iou > (best?.iou ?? -1) { best = (iou, r.attribute) }
+            if iou > iouThreshold, iou > (best?.iou ?? -1) { best = (iou, r.attribute) }
         }
         return best?.attribute ?? "unknown"
+    }
+
+    /// A detection as a generated image's box: corners clamped to the image in Double (so x + width never exceeds
+    /// it by a float rounding), the id of its place, the score and the inherited attribute.
+    func annotation(x0: Double, y0: Double, x1: Double, y1: Double, categoryId: Int, score: Double, index: Int,
+                    item: DatasetItem) -> Annotation {
+        let (w, h) = (Double(item.image.width), Double(item.image.height))
+        let cx0 = min(max(x0, 0), w), cy0 = min(max(y0, 0), h)
+        let box = BoundingBox(x: cx0, y: cy0, width: min(x1, w) - cx0, height: min(y1, h) - cy0)
+        let refId = item.image.provenance?.referenceImageId ?? item.image.id
+        let variant = item.image.provenance?.variant ?? 0
+        return Annotation(id: GeneratedIds.box(reference: refId, variant: variant, index: index), imageId: item.image.id,
+                          categoryId: categoryId, bbox: box, score: score,
+                          attribute: inheritedAttribute(box, categoryId: categoryId, reference: item.referenceAnnotations ?? []))
     }
 }

@@ -55,6 +55,9 @@ public struct QuotaConfig: StageConfig, Equatable {
         var copy = self
         copy.generateConfig = try find(generate, "generate", GenerateConfig.self)
         copy.labelConfig = try find(label, "label", LabelConfig.self)
+        guard copy.labelConfig?.mode != .results else {
+            throw LinkError(description: "`\(label)` reads a detector's results file (`mode: results`), which holds no boxes for the variants a round adds; a quota needs labels made during the run (`mode: taps` or `final-latent`)")
+        }
         copy.confidenceConfig = try find(confidence, "confidence", ConfidenceConfig.self)
         guard maxVariantsPerImage >= copy.generateConfig!.variants else {
             throw LinkError(description: "max_variants_per_image (\(maxVariantsPerImage)) is below the \(copy.generateConfig!.variants) variants `\(generate)` already makes")

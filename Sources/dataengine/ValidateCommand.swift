@@ -86,13 +86,13 @@ struct ValidateCommand: ParsableCommand {
         FileHandle.standardError.write(Data("timing one UNet call, one VAE encode and decode of \(config.model) at \(config.size)x\(config.size)...\n".utf8))
         // Models load once per process; each worker adds what one generation step holds (activations).
         _ = try models.pipeline(config.model, loras: config.lora, stage: "generate")
+        let label = plan.stages.compactMap { $0.config as? LabelConfig }.first
         let adapterFolder = Self.labelAdapterFolder(plan: plan, model: config.model)
-        let adapter = FileManager.default.fileExists(atPath: adapterFolder) ? try models.adapter(adapterFolder, stage: "label") : nil
+        let adapter = label?.mode != .results && FileManager.default.fileExists(atPath: adapterFolder) ? try models.adapter(adapterFolder, stage: "label") : nil
         let loaded = ProcessMemory.resident
         let e = try GenerationEstimate.measure(config, threads: threads, models: models)
         let peak = ProcessMemory.peakResident
         let images = references * config.variants
-        let label = plan.stages.compactMap { $0.config as? LabelConfig }.first
         let relabels = label?.mode == .finalLatent
         // An adapter that reads the VAE encoder encodes every generated image once more; final-latent labels cost
         // one more UNet call.
@@ -116,7 +116,12 @@ struct ValidateCommand: ParsableCommand {
         }
         let timesteps = try GenerationEstimate.lastTimesteps(config, models: models)
         if let warning = GenerationEstimate.fewStepGuidanceWarning(config) { print("warning: \(warning)") }
-        if let adapter, let label, relabels {
+        if let label, label.mode == .results, let results = label.results {
+            let ready = FileManager.default.fileExists(atPath: results)
+            print("labels (mode results): boxes from your detector's COCO results in \(results) (\(ready ? "present" : "not there yet")); "
+                  + "no adapter runs. " + (ready ? "The run reads it once every image is generated."
+                                                 : "The run stops after generate, lists the images in RUNDIR/work/<label stage>/\(ResultsLabelStage.listingName); write the file, then `dataengine resume RUNDIR`."))
+        } else if let adapter, let label, relabels {
             let t = label.timestep ?? adapter.config.timestepRange.lowerBound
             print(String(format: "labels (mode final-latent): the final latent noised again to t = \(t), one more UNet call (%.2f s, counted above) per image; "
                          + "the adapter was trained at t in \(adapter.config.timestepRange.lowerBound)...\(adapter.config.timestepRange.upperBound)", e.unetSeconds))

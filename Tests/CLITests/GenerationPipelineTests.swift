@@ -222,6 +222,15 @@ final class GenerationPipelineTests: XCTestCase {
         let result = try CLIHarness.run(["validate", bad.path, "--no-estimate"])
         XCTAssertEqual(result.status, 2, result.stderr)
         XCTAssertTrue(result.stderr.contains("confidence"), result.stderr)
+
+        let results = try String(contentsOf: pipeline, encoding: .utf8)
+            .replacingOccurrences(of: "  - kind: label\n", with: "  - kind: label\n    mode: results\n    results: dets.json\n")
+            .replacingOccurrences(of: "    threshold: 0.2\n", with: "    threshold: 0.2\n  - kind: quota\n    min_instances_per_category: 5\n")
+        let withResults = temp.appendingPathComponent("resultsquota.yaml")
+        try results.write(to: withResults, atomically: true, encoding: .utf8)
+        let refused = try CLIHarness.run(["validate", withResults.path, "--no-estimate"])
+        XCTAssertEqual(refused.status, 2, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("a quota needs labels made during the run"), refused.stderr)
     }
 
     func testIncludeReferencesWritesOneRealPlusDEDataset() throws {
@@ -371,6 +380,67 @@ final class GenerationPipelineTests: XCTestCase {
         let run = try CLIHarness.run(["run", relabel.path, "--run-dir", temp.appendingPathComponent("refused").path])
         XCTAssertNotEqual(run.status, 0)
         XCTAssertTrue((run.stderr + run.stdout).contains("final-latent"), run.stderr + run.stdout)
+    }
+
+    /// `label: {mode: results}` (issue 17): the run stops after generate with the images listed (a COCO file
+    /// `dataengine detect --gt` reads), the user's detector writes COCO results, and `resume` labels the images
+    /// with exactly those boxes and scores. The adapter's threshold and a quota are refused with this mode.
+    func testResultsLabelsStopAfterGenerateAndResumeFromTheDetectorsFile() throws {
+        let base = try String(contentsOf: pipeline, encoding: .utf8)
+        let results = temp.appendingPathComponent("dets.json")
+        let text = base.replacingOccurrences(of: "  - kind: label\n", with: "  - kind: label\n    mode: results\n    results: dets.json\n")
+        XCTAssertNotEqual(text, base)
+        let file = temp.appendingPathComponent("results.yaml")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        let validate = try CLIHarness.run(["validate", file.path])
+        XCTAssertEqual(validate.status, 0, validate.stderr)
+        XCTAssertTrue(validate.stdout.contains("labels (mode results)") && validate.stdout.contains("not there yet"), validate.stdout)
+
+        let dir = temp.appendingPathComponent("results-run")
+        let waiting = try CLIHarness.run(["run", file.path, "--run-dir", dir.path])
+        XCTAssertEqual(waiting.status, 1, waiting.stderr)
+        XCTAssertTrue(waiting.stderr.contains("waiting for your detector's boxes") && waiting.stderr.contains("dataengine resume"), waiting.stderr)
+        let listing = dir.appendingPathComponent("work/label/generated_images.json")
+        let listed = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: listing)) as? [String: Any])
+        let images = try XCTUnwrap(listed["images"] as? [[String: Any]])
+        XCTAssertFalse(images.isEmpty)
+        XCTAssertEqual((listed["categories"] as? [[String: Any]])?.count, 5)
+        XCTAssertTrue((listed["annotations"] as? [Any] ?? []).isEmpty)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("output/coco/annotations/instances_coco.json").path))
+
+        let detect = try CLIHarness.run(["detect", "--model", model.path, "--gt", listing.path, "--images", dir.appendingPathComponent("work/generate").path,
+                                         "--out", results.path])
+        XCTAssertEqual(detect.status, 0, detect.stderr)
+        let resumed = try CLIHarness.run(["resume", dir.path])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr + resumed.stdout)
+        let detections = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: results)) as? [[String: Any]])
+        let written = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("output/coco/annotations/instances_coco.json"))) as? [String: Any])
+        let annotations = try XCTUnwrap(written["annotations"] as? [[String: Any]])
+        let kept = detections.filter { d in
+            let b = (d["bbox"] as! [NSNumber]).map(\.doubleValue)
+            return (d["score"] as! Double) >= 0.2 && b[2] > 0 && b[3] > 0
+        }
+        XCTAssertFalse(kept.isEmpty)
+        XCTAssertEqual(annotations.count, kept.count, "every detection with an area at or above δ, no other box")
+        for a in annotations {
+            let bbox = (a["bbox"] as! [NSNumber]).map(\.doubleValue)
+            XCTAssertTrue(detections.contains { d in
+                d["image_id"] as? Int == a["image_id"] as? Int && d["category_id"] as? Int == a["category_id"] as? Int
+                    && d["score"] as? Double == a["score"] as? Double
+                    && zip((d["bbox"] as! [NSNumber]).map(\.doubleValue), bbox).allSatisfy { abs($0 - $1) < 1e-6 }
+            }, "\(a) is one of the detector's boxes")
+        }
+
+        let adapterThreshold = temp.appendingPathComponent("adapter-threshold.yaml")
+        try text.replacingOccurrences(of: "threshold: 0.2", with: "threshold: adapter").write(to: adapterThreshold, atomically: true, encoding: .utf8)
+        let refused = try CLIHarness.run(["validate", adapterThreshold.path])
+        XCTAssertEqual(refused.status, 2, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("your detector's score scale"), refused.stderr)
+        let noFile = temp.appendingPathComponent("no-file.yaml")
+        try base.replacingOccurrences(of: "  - kind: label\n", with: "  - kind: label\n    mode: results\n").write(to: noFile, atomically: true, encoding: .utf8)
+        let missing = try CLIHarness.run(["validate", noFile.path])
+        XCTAssertEqual(missing.status, 2, missing.stderr)
+        XCTAssertTrue(missing.stderr.contains("`mode: results` needs `results: FILE`"), missing.stderr)
     }
 
     /// `lora: [{path, scale}]` fuses a LoRA into the model: other images; a LoRA for another model is refused by

@@ -194,9 +194,9 @@ final class GenerationStagesTests: XCTestCase {
         let stage = LabelStage(config: LabelConfig())
         let reference = [Annotation(id: 1, imageId: 1, categoryId: 1, bbox: BoundingBox(x: 0, y: 0, width: 10, height: 10), attribute: "hard"),
                          Annotation(id: 2, imageId: 1, categoryId: 1, bbox: BoundingBox(x: 2, y: 0, width: 10, height: 10), attribute: "easy")]
-        XCTAssertEqual(stage.inheritedAttribute(BoundingBox(x: 2, y: 0, width: 10, height: 10), categoryId: 1, reference: reference), "easy", "the best overlap wins")
-        XCTAssertEqual(stage.inheritedAttribute(BoundingBox(x: 0, y: 0, width: 10, height: 10), categoryId: 3, reference: reference), "unknown", "same category only")
-        XCTAssertEqual(stage.inheritedAttribute(BoundingBox(x: 30, y: 30, width: 10, height: 10), categoryId: 1, reference: reference), "unknown")
+        XCTAssertEqual(stage.config.inheritedAttribute(BoundingBox(x: 2, y: 0, width: 10, height: 10), categoryId: 1, reference: reference), "easy", "the best overlap wins")
+        XCTAssertEqual(stage.config.inheritedAttribute(BoundingBox(x: 0, y: 0, width: 10, height: 10), categoryId: 3, reference: reference), "unknown", "same category only")
+        XCTAssertEqual(stage.config.inheritedAttribute(BoundingBox(x: 30, y: 30, width: 10, height: 10), categoryId: 1, reference: reference), "unknown")
     }
 
     /// include_references: a reference that can no longer be read is left out and named, not silently lost.

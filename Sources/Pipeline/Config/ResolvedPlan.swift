@@ -46,7 +46,7 @@ public struct ResolvedPlan: Encodable, Sendable {
         stages = file.stages.map { entry in
             let input = entry.input ?? previous
             previous = entry.id
-            return ResolvedStage(id: entry.id, kind: entry.kind, input: input, fusedWithInput: entry.stageKind.fusesWithInput,
+            return ResolvedStage(id: entry.id, kind: entry.kind, input: input, fusedWithInput: entry.stageKind.fusesWithInput(entry.config),
                                  config: entry.config, stageKind: entry.stageKind)
         }
     }

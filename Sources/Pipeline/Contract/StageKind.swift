@@ -5,9 +5,9 @@ import Foundation
 public struct StageKind: Sendable {
     public var name: String
     public var summary: String
-    /// Runs inside its input's unit, never checkpointed in between (generate -> label). The stage must be a
-    /// `FusedStage` whose hand-over type is that of the `HandOverStage` before it.
-    public var fusesWithInput: Bool
+    /// Whether a stage of this config runs inside its input's unit, never checkpointed in between (generate ->
+    /// label). Such a stage must be a `FusedStage` whose hand-over type is that of the `HandOverStage` before it.
+    public var fusesWithInput: @Sendable (any StageConfig) -> Bool
     public var isSink: Bool
     /// Reads the pipeline's `source:` block; its stage is a `SourceStage`.
     public var isSource: Bool
@@ -15,7 +15,8 @@ public struct StageKind: Sendable {
     public var decodeConfig: @Sendable (Decoder) throws -> any StageConfig
     public var make: @Sendable (any StageConfig) throws -> any Stage
 
-    public init(name: String, summary: String, fusesWithInput: Bool = false, isSink: Bool = false, isSource: Bool = false,
+    public init(name: String, summary: String, fusesWithInput: @escaping @Sendable (any StageConfig) -> Bool = { _ in false },
+                isSink: Bool = false, isSource: Bool = false,
                 decodeConfig: @escaping @Sendable (Decoder) throws -> any StageConfig,
                 make: @escaping @Sendable (any StageConfig) throws -> any Stage) {
         self.name = name
@@ -31,7 +32,17 @@ public struct StageKind: Sendable {
     public static func typed<C: StageConfig, S: Stage>(_ name: String, summary: String, fusesWithInput: Bool = false,
                                                         isSink: Bool = false, config: C.Type,
                                                         make: @escaping @Sendable (C) throws -> S) -> StageKind {
-        StageKind(name: name, summary: summary, fusesWithInput: fusesWithInput, isSink: isSink, isSource: S.self is any SourceStage.Type,
+        typed(name, summary: summary, fusesWhen: { _ in fusesWithInput }, isSink: isSink, isSource: S.self is any SourceStage.Type,
+              config: config, make: { try make($0) as any Stage })
+    }
+
+    /// A kind whose config is `C`, fused with its input when `fusesWhen` says so for the config (the label
+    /// stage fuses with generate to read its features, except when it reads a detector's results file).
+    public static func typed<C: StageConfig>(_ name: String, summary: String, fusesWhen: @escaping @Sendable (C) -> Bool,
+                                             isSink: Bool = false, isSource: Bool = false, config: C.Type,
+                                             make: @escaping @Sendable (C) throws -> any Stage) -> StageKind {
+        StageKind(name: name, summary: summary, fusesWithInput: { ($0 as? C).map(fusesWhen) ?? false }, isSink: isSink,
+                  isSource: isSource,
                   decodeConfig: { try C(from: $0) },
                   make: { config in
                       guard let typed = config as? C else {
