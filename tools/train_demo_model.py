@@ -7,19 +7,26 @@ model of exactly the SD architecture, in the diffusers folder layout:
   tokenizer/     CLIP BPE (vocab.json + merges.txt), merges learned on the training captions (CLIP's construction:
                  256 byte symbols, the same with </w>, one token per merge, <|startoftext|>, <|endoftext|>)
   text_encoder/  CLIPTextModel (hidden 128, 3 layers, 77 positions, gelu)
-  vae/           AutoencoderKL, 4 levels (8x downsampling), 4 latent channels, scaling_factor = 1 / std of the latents
-  unet/          UNet2DConditionModel with SD's block types (CrossAttnDownBlock2D x3 + DownBlock2D,
-                 UNetMidBlock2DCrossAttn, UpBlock2D + CrossAttnUpBlock2D x3), linear projections as SD2
+  vae/           AutoencoderKL, 3 levels (4x downsampling: 128 px -> 32x32 latents), 4 latent channels,
+                 scaling_factor = 1 / std of the latents
+  unet/          UNet2DConditionModel with SD's block classes (DownBlock2D + CrossAttnDownBlock2D x2 + DownBlock2D,
+                 UNetMidBlock2DCrossAttn, UpBlock2D + CrossAttnUpBlock2D x2 + UpBlock2D), linear projections as SD2
   scheduler/     SD2-base's scheduler config (scaled_linear betas 0.00085-0.012, 1000 steps, steps_offset 1)
 
+Teacher independence (issue 16): the model learns from the first --train-images (500) images of demo seed 0 only,
+the trainability benchmark's real set a (docs/trainability.md), which holds the shipped 160 (its first 160). The
+UNet also sees each image's mirror image, with "left" and "right" swapped in its captions.
+
 Stages (each resumable from its own checkpoint under --work; rerun the same command after a stop):
-  data      regenerate a larger training set with tools/make_demo_dataset.py (same seed: the shipped 160 train
-            images are its first 160)
+  data      regenerate the training set with tools/make_demo_dataset.py (same seed: the shipped 160 train images are
+            its first 160)
   tokenizer learn the BPE merges on the training captions
   vae       train the VAE (L1 + MSE + 1e-6 KL), then measure val PSNR and the latent std
   latents   encode every training image once (posterior mean and std)
   unet      train UNet + text encoder with the epsilon loss, 10 % empty prompts (for guidance), EMA of the weights
   export    write models/demo/ (fp16 safetensors), check diffusers loads it with no warnings
+  untrained (only with --stage untrained) the shape with its initial weights, exported to --out: time a demo run
+            of a new shape before training it
   sheet     the contact sheet docs/demo-model-contact-sheet.png (reference | strength 0.3 | 0.6 | 1.0, prompts),
             made by diffusers' StableDiffusionImg2ImgPipeline from the shipped folder at 128x128, DPM-Solver++ 30 steps,
             guidance 7.5
@@ -51,14 +58,18 @@ from PIL import Image, ImageDraw
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, ".."))
 
-VAE_CONFIG = dict(in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 4,
-                  up_block_types=["UpDecoderBlock2D"] * 4, block_out_channels=[16, 32, 64, 64], layers_per_block=1,
+# A VAE factor of 4 (three levels): the demo's objects of 10-30 px span 3-8 latent cells instead of 1-4, and the latent
+# keeps their edges (the factor-8 VAE of the first demo model reached 26.6 dB and blurred small shapes).
+VAE_CONFIG = dict(in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 3,
+                  up_block_types=["UpDecoderBlock2D"] * 3, block_out_channels=[32, 64, 64], layers_per_block=1,
                   act_fn="silu", latent_channels=4, norm_num_groups=8, sample_size=128)
 TEXT_CONFIG = dict(hidden_size=128, intermediate_size=512, num_hidden_layers=3, num_attention_heads=4,
                    max_position_embeddings=77, hidden_act="gelu", projection_dim=128, layer_norm_eps=1e-5)
-UNET_CONFIG = dict(sample_size=16, in_channels=4, out_channels=4,
-                   down_block_types=["CrossAttnDownBlock2D"] * 3 + ["DownBlock2D"],
-                   up_block_types=["UpBlock2D"] + ["CrossAttnUpBlock2D"] * 3,
+# On the 32x32 latent, self-attention over 1,024 positions at the first level cost 40 % of a training step: that
+# level is a DownBlock2D / UpBlock2D (resnets only), and text enters at 16x16, 8x8 and the mid block.
+UNET_CONFIG = dict(sample_size=32, in_channels=4, out_channels=4,
+                   down_block_types=["DownBlock2D"] + ["CrossAttnDownBlock2D"] * 2 + ["DownBlock2D"],
+                   up_block_types=["UpBlock2D"] + ["CrossAttnUpBlock2D"] * 2 + ["UpBlock2D"],
                    block_out_channels=[32, 64, 96, 96], layers_per_block=1, norm_num_groups=16,
                    attention_head_dim=[1, 2, 3, 3], use_linear_projection=True, cross_attention_dim=128,
                    flip_sin_to_cos=True, freq_shift=0, act_fn="silu")
@@ -243,6 +254,8 @@ def stage_vae(args):
             # convolutions are translation-equivariant: random crops train the same filters for less compute
             oy, ox = (int(v) for v in torch.randint(0, (x.shape[-1] - args.vae_crop) // 8 + 1, (2,), generator=rng) * 8)
             x = x[:, :, oy:oy + args.vae_crop, ox:ox + args.vae_crop]
+        flip = torch.rand(x.shape[0], generator=rng) < 0.5
+        x = torch.where(flip[:, None, None, None], x.flip(3), x)
         post = vae.encode(x).latent_dist
         z = post.mean + post.std * torch.randn(post.mean.shape, generator=rng)
         rec = vae.decode(z).sample
@@ -284,15 +297,23 @@ def stage_latents(args):
     vae = AutoencoderKL.from_pretrained(os.path.join(args.work, "vae")).eval()
     train = load_split(args, "train")
     pixels = load_pixels([p for p, _ in train])
+    # Each image and its mirror image (captions with left and right swapped): twice the layouts from the same labels.
+    pixels = torch.cat([pixels, pixels.flip(3)])
+    captions = [c for _, c in train] + [[mirror_caption(x) for x in c] for _, c in train]
     means, stds = [], []
     with torch.no_grad():
         for i in range(0, pixels.shape[0], 64):
             d = vae.encode(to_unit(pixels[i:i + 64])).latent_dist
             means.append(d.mean)
             stds.append(d.std)
-    torch.save({"mean": torch.cat(means), "std": torch.cat(stds), "captions": [c for _, c in train]}, path + ".tmp")
+    torch.save({"mean": torch.cat(means), "std": torch.cat(stds), "captions": captions}, path + ".tmp")
     os.replace(path + ".tmp", path)
-    log(args, f"latents: {pixels.shape[0]} images encoded")
+    log(args, f"latents: {pixels.shape[0]} images encoded ({len(train)} and their mirror images)")
+
+
+def mirror_caption(text):
+    swap = {"left": "right", "right": "left"}
+    return re.sub(r"\b(left|right)\b", lambda m: swap[m.group(1)], text)
 
 
 # ---- UNet + text encoder ------------------------------------------------------------------------------------------
@@ -379,9 +400,10 @@ def stage_unet(args):
 
 # ---- export, contact sheet ----------------------------------------------------------------------------------------
 
-def stage_export(args):
+def stage_export(args, src=None):
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextModel
+    src = src or args.work
     out = args.out
     tmp = out.rstrip("/") + ".partial"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -389,9 +411,9 @@ def stage_export(args):
     # Weight files stay under 4 MB (the repository keeps files small): the UNet is written as two shards with a
     # safetensors index, the layout diffusers itself uses for large checkpoints.
     for name, cls in (("vae", AutoencoderKL), ("unet", UNet2DConditionModel)):
-        cls.from_pretrained(os.path.join(args.work, name)).half().save_pretrained(os.path.join(tmp, name), safe_serialization=True,
+        cls.from_pretrained(os.path.join(src, name)).half().save_pretrained(os.path.join(tmp, name), safe_serialization=True,
                                                                                   max_shard_size="4MB")
-    CLIPTextModel.from_pretrained(os.path.join(args.work, "text_encoder")).half().save_pretrained(
+    CLIPTextModel.from_pretrained(os.path.join(src, "text_encoder")).half().save_pretrained(
         os.path.join(tmp, "text_encoder"), safe_serialization=True)
     shutil.copytree(os.path.join(args.work, "tokenizer"), os.path.join(tmp, "tokenizer"))
     os.makedirs(os.path.join(tmp, "scheduler"))
@@ -414,6 +436,23 @@ def stage_export(args):
     size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(out) for f in fs)
     log(args, f"export: {out} ({size / 1e6:.2f} MB)")
     check_loads(args)
+
+
+def stage_untrained(args):
+    """The model's shape with its initial (seeded, untrained) weights, exported to --out: to time a demo run of a new
+    shape before spending hours training it (the issue's rule). Needs the tokenizer stage."""
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    src = os.path.join(args.work, "untrained")
+    tok = CLIPTokenizer.from_pretrained(os.path.join(args.work, "tokenizer"))
+    torch.manual_seed(1)
+    AutoencoderKL(**VAE_CONFIG).save_pretrained(os.path.join(src, "vae"), safe_serialization=True)
+    torch.manual_seed(3)
+    CLIPTextModel(CLIPTextConfig(vocab_size=len(tok), bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                                 pad_token_id=tok.pad_token_id, **TEXT_CONFIG)).save_pretrained(
+        os.path.join(src, "text_encoder"), safe_serialization=True)
+    UNet2DConditionModel(**UNET_CONFIG).save_pretrained(os.path.join(src, "unet"), safe_serialization=True)
+    stage_export(args, src)
 
 
 def check_loads(args):
@@ -481,8 +520,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", default="/work/demo-train")
     ap.add_argument("--out", default=os.path.join(REPO, "models", "demo"))
-    ap.add_argument("--stage", choices=STAGES + ["all"], default="all")
-    ap.add_argument("--train-images", type=int, default=6000)
+    ap.add_argument("--stage", choices=STAGES + ["all", "untrained"], default="all")
+    ap.add_argument("--train-images", type=int, default=500,
+                    help="the first N images of demo seed 0: the trainability benchmark's real set a (docs/trainability.md), "
+                         "so the generator learns from no labelled image outside it")
     ap.add_argument("--val-images", type=int, default=200)
     ap.add_argument("--max-merges", type=int, default=600)
     ap.add_argument("--vae-iters", type=int, default=5500)
@@ -498,6 +539,8 @@ def main():
     torch.set_num_threads(args.threads)
     os.makedirs(args.work, exist_ok=True)
     todo = STAGES if args.stage == "all" else [args.stage]
+    if args.stage == "untrained":
+        todo = ["data", "tokenizer", "untrained"]
     for stage in todo:
         globals()[f"stage_{stage}"](args)
     log(args, f"done: {', '.join(todo)}")
