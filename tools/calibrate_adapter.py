@@ -7,13 +7,13 @@ generated images. This tool measures it where it is used:
 
 1. runs `dataengine run` on the adapter's validation split with a pipeline of its own: generate (DPM-Solver++,
    --steps, guidance 7.5, --variants per image, encode ratio drawn from --ratios, default 0.3-0.5), label (the
-   label stage itself, so the labels are exactly the pipeline's) and a confidence stage that keeps every label
+   label stage itself, so the labels are exactly the pipeline's; --label-mode taps or final-latent) and a confidence stage that keeps every label
    (threshold 0, images without labels kept), written as COCO with its reference boxes;
 2. for every threshold t in 0.05, 0.06, ..., 0.95 matches the labels scoring >= t to the reference boxes (per
    image and class, greedily by score, IoU >= 0.5) and computes precision, recall and F1; images without labels
    count their reference boxes as missed;
 3. picks the best-F1 threshold (ties: the higher one) and writes
-   "calibration": {"threshold", "precision", "recall", "label_mode": "taps", "ratios", "images"} into
+   "calibration": {"threshold", "precision", "recall", "label_mode": args.label_mode, "ratios", "images"} into
    MODEL/adapter/config.json (other keys unchanged). Pipelines use it with `threshold: adapter` on their
    confidence stage; `dataengine validate` prints the number and its precision/recall.
 
@@ -86,6 +86,8 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dataengine", default=".build/release/dataengine")
     ap.add_argument("--work", default="/tmp/calibrate-adapter")
+    ap.add_argument("--label-mode", choices=["taps", "final-latent"], default="taps",
+                    help="the label stage's mode the threshold is for (final-latent: adapters without vae_encoder_taps)")
     ap.add_argument("--dry-run", action="store_true")
     args = ap.parse_args()
 
@@ -111,6 +113,7 @@ stages:
     size: {args.size}
   - kind: label
     adapter: {adapter}
+    mode: {args.label_mode}
   - kind: confidence
     threshold: 0
     drop_empty: false
@@ -142,7 +145,7 @@ stages:
         f1 = 2 * p * r / (p + r) if p + r else 0.0
         rows.append((t, p, r, f1, (tp + fp) / max(1, images)))
     best = max(rows, key=lambda row: (round(row[3], 12), row[0]))
-    print(f"{images} generated images at encode ratios {args.ratios[0]}-{args.ratios[1]}, "
+    print(f"{images} generated images at encode ratios {args.ratios[0]}-{args.ratios[1]}, labels from {args.label_mode}, "
           f"{sum(len(v) for v in truth.values())} reference boxes")
     print("| threshold | precision | recall | F1 | labels per image |")
     print("|---:|---:|---:|---:|---:|")
@@ -151,7 +154,7 @@ stages:
             mark = " **best**" if t == best[0] else ""
             print(f"| {t:.2f}{mark} | {p:.3f} | {r:.3f} | {f1:.3f} | {per:.2f} |")
     calibration = {"threshold": best[0], "precision": round(best[1], 4), "recall": round(best[2], 4),
-                   "label_mode": "taps", "ratios": list(args.ratios), "images": images}
+                   "label_mode": args.label_mode, "ratios": list(args.ratios), "images": images}
     print("calibration:", json.dumps(calibration))
     if args.dry_run:
         return
