@@ -88,6 +88,7 @@ def main():
     ap.add_argument("--work", default="/tmp/calibrate-adapter")
     ap.add_argument("--label-mode", choices=["taps", "final-latent"], default="taps",
                     help="the label stage's mode the threshold is for (final-latent: adapters without vae_encoder_taps)")
+    ap.add_argument("--deep-cache", type=int, default=0, help="generate with deep_cache: {interval: N} (0: off)")
     ap.add_argument("--dry-run", action="store_true")
     args = ap.parse_args()
 
@@ -95,6 +96,7 @@ def main():
     adapter = os.path.abspath(args.adapter or os.path.join(model, "adapter"))
     os.makedirs(args.work, exist_ok=True)
     pipeline = os.path.join(args.work, "calibrate.yaml")
+    deep_cache = f"    deep_cache: {{interval: {args.deep_cache}}}\n" if args.deep_cache else ""
     with open(pipeline, "w") as f:
         f.write(f"""name: calibrate
 seed: {args.seed}
@@ -111,7 +113,7 @@ stages:
     guidance: 7.5
     steps: {args.steps}
     size: {args.size}
-  - kind: label
+{deep_cache}  - kind: label
     adapter: {adapter}
     mode: {args.label_mode}
   - kind: confidence

@@ -62,6 +62,8 @@ public struct GenerateConfig: StageConfig, Equatable {
     public var vae = GenerateVAEConfig()
     /// LoRAs fused into the model at load (`[{path, scale}]`), e.g. TCD's for SD 2.1 base.
     public var lora: [GenerateLoRAConfig] = []
+    /// DeepCache (`deep_cache: {interval}`); nil: off.
+    public var deepCache: GenerateDeepCacheConfig?
 
     public init() {}
 
@@ -72,6 +74,7 @@ public struct GenerateConfig: StageConfig, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case model, variants, encodeRatio = "encode_ratio", guidance, eta, scheduler, steps, size, vae, lora
+        case deepCache = "deep_cache"
         case minBoxVisible = "min_box_visible", jpegQuality = "jpeg_quality", prompt
     }
 
@@ -91,6 +94,7 @@ public struct GenerateConfig: StageConfig, Equatable {
         try c.decodeIfPresent(.prompt, into: &prompt)
         try c.decodeIfPresent(.vae, into: &vae)
         try c.decodeIfPresent(.lora, into: &lora)
+        deepCache = try c.decodeIfPresent(GenerateDeepCacheConfig.self, forKey: .deepCache)
         func fail(_ key: CodingKeys, _ message: String) -> DecodingError { .dataCorruptedError(forKey: key, in: c, debugDescription: message) }
         guard (1..<GeneratedIds.maxVariants).contains(variants) else { throw fail(.variants, "variants is 1...\(GeneratedIds.maxVariants - 1)") }
         guard encodeRatio.lower > 0, encodeRatio.upper <= 1 else {
@@ -212,6 +216,7 @@ public final class GenerateStage: HandOverStage {
                                        guidanceScale: Float(guidance), scheduler: config.scheduler.engine, eta: eta)
         settings.encodeVAE = config.vae.encode.engine
         settings.decodeVAE = config.vae.decode.engine
+        settings.deepCacheInterval = config.deepCache?.interval ?? 1
         let pixels = try crop.apply(to: image)
         let tensor = Img2ImgResult.imageTensor(rgb: pixels.pixels, width: pixels.width, height: pixels.height)
         let result = try pipeline(image: tensor, settings: settings, noise: DiffusionNoise(seed: noiseSeed), taps: true)

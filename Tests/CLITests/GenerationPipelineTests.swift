@@ -443,6 +443,32 @@ final class GenerationPipelineTests: XCTestCase {
         XCTAssertTrue(missing.stderr.contains("`mode: results` needs `results: FILE`"), missing.stderr)
     }
 
+    /// `deep_cache: {interval}` (DeepCache) changes the generated images, is recorded in the plan, and an interval
+    /// below 2 is refused with what the key means.
+    func testDeepCacheChangesTheImagesAndRefusesAnIntervalBelowTwo() throws {
+        let base = try String(contentsOf: pipeline, encoding: .utf8).replacingOccurrences(of: "    steps: 4\n", with: "    steps: 8\n")
+        let plain = temp.appendingPathComponent("plain.yaml"), cached = temp.appendingPathComponent("cached.yaml")
+        try base.write(to: plain, atomically: true, encoding: .utf8)
+        try base.replacingOccurrences(of: "    steps: 8\n", with: "    steps: 8\n    deep_cache: {interval: 2}\n").write(to: cached, atomically: true, encoding: .utf8)
+        for (file, dir) in [(plain, "plain"), (cached, "cached")] {
+            let result = try CLIHarness.run(["run", file.path, "--run-dir", temp.appendingPathComponent(dir).path])
+            XCTAssertEqual(result.status, 0, result.stderr + result.stdout)
+        }
+        let (a, b) = (outputs("plain"), outputs("cached"))
+        let images = a.keys.filter { $0.hasPrefix("coco/images/") }
+        XCTAssertFalse(images.isEmpty)
+        XCTAssertTrue(images.contains { a[$0] != b[$0] }, "shallow steps give other images")
+        let plan = try String(contentsOf: temp.appendingPathComponent("cached/plan.json"), encoding: .utf8)
+        XCTAssertTrue(plan.contains("deep_cache"), plan)
+        XCTAssertFalse(try String(contentsOf: temp.appendingPathComponent("plain/plan.json"), encoding: .utf8).contains("deep_cache"),
+                       "off leaves the plan as it was")
+        let bad = temp.appendingPathComponent("bad.yaml")
+        try base.replacingOccurrences(of: "    steps: 8\n", with: "    steps: 8\n    deep_cache: {interval: 1}\n").write(to: bad, atomically: true, encoding: .utf8)
+        let refused = try CLIHarness.run(["validate", bad.path, "--no-estimate"])
+        XCTAssertEqual(refused.status, 2, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("interval is 2...1000"), refused.stderr)
+    }
+
     /// `lora: [{path, scale}]` fuses a LoRA into the model: other images; a LoRA for another model is refused by
     /// validate, naming the layer that matches nothing.
     func testALoRAChangesTheImagesAndOneForAnotherModelIsRefused() throws {

@@ -22,6 +22,9 @@ public struct Img2ImgSettings: Sendable {
     /// Which VAE encodes the reference and which decodes the result (`.tiny`: the pipeline's attached TAESD).
     public var encodeVAE: VAEKind = .kl
     public var decodeVAE: VAEKind = .kl
+    /// DeepCache: every this many steps a full UNet call, in between shallow calls that reuse its deep feature;
+    /// the last step is always full (its taps label the image). 1: off.
+    public var deepCacheInterval: Int = 1
 
     /// The model's `AutoencoderKL` or a TAESD (`AutoencoderTiny`), several times cheaper and slightly blurrier.
     public enum VAEKind: String, Sendable, CaseIterable {

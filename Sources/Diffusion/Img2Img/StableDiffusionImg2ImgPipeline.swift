@@ -163,13 +163,28 @@ public struct StableDiffusionImg2ImgPipeline: Sendable {
         var latents = noised
         var steps: [Tensor] = []
         var lastTaps: UNetFeatureTaps?
+        let interval = settings.deepCacheInterval
+        guard interval <= 1 || unet.supportsDeepCache else {
+            throw ModelLoadError(file: "unet/config.json", key: "block_out_channels", message: "one level: no deep blocks for DeepCache to skip",
+                                 hint: "turn deep_cache off for this model")
+        }
+        var deep: Tensor?
         for (i, t) in cut.timesteps.enumerated() {
             let isLast = i == cut.timesteps.count - 1
             var input = cfg ? Tensor.concat([latents, latents], dim: 0) : latents
             input = scheduler.scaleModelInput(input, timestep: t)
             let modelTimestep = scheduler.modelTimesteps[cut.beginIndex + i]
-            let (output, stepTaps) = unet.forward(input, timesteps: [modelTimestep], encoderHiddenStates: embeddings,
-                                                  tapBatchIndex: wantTaps && isLast ? (cfg ? 1 : 0) : nil)
+            let call: UNet2DConditionModel.DeepCacheCall
+            if interval <= 1 || isLast {
+                call = .off
+            } else if let deep, i % interval != 0 {
+                call = .reuse(deep)
+            } else {
+                call = .keep
+            }
+            let (output, stepTaps, kept) = unet.forward(input, timesteps: [modelTimestep], encoderHiddenStates: embeddings,
+                                                        tapBatchIndex: wantTaps && isLast ? (cfg ? 1 : 0) : nil, deepCache: call)
+            if let kept { deep = kept }
             if isLast { lastTaps = stepTaps }
             var prediction = output
             if cfg {

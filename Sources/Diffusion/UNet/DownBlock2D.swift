@@ -38,15 +38,21 @@ struct DownBlock2D: UNetDownBlock {
     }
 
     func callAsFunction(_ x: Tensor, _ context: UNetBlockContext) -> (output: Tensor, residuals: [Tensor]) {
+        var (h, residuals) = shallow(x, context)
+        if let downsampler {
+            h = downsampler(h)
+            residuals.append(h)
+        }
+        return (h, residuals)
+    }
+
+    /// The resnets (and attentions) without the downsampler: what the last up block reads from this block.
+    func shallow(_ x: Tensor, _ context: UNetBlockContext) -> (output: Tensor, residuals: [Tensor]) {
         var h = x
         var residuals: [Tensor] = []
         for (j, resnet) in resnets.enumerated() {
             h = resnet(h, activatedTimeEmbedding: context.activatedTimeEmbedding)
             if !attentions.isEmpty { h = attentions[j](h, context: context.encoderHiddenStates) }
-            residuals.append(h)
-        }
-        if let downsampler {
-            h = downsampler(h)
             residuals.append(h)
         }
         return (h, residuals)

@@ -85,6 +85,29 @@ public struct UNet2DConditionModel: Sendable {
     /// named intermediates (`time_embedding`, `conv_in`, `down_blocks.i`, `mid_block`, `up_blocks.i`), for tests.
     public func forward(_ sample: Tensor, timesteps: [Float], encoderHiddenStates: Tensor, tapBatchIndex: Int? = nil,
                         trace: ((String, Tensor) -> Void)? = nil) -> (output: Tensor, taps: UNetFeatureTaps?) {
+        let result = forward(sample, timesteps: timesteps, encoderHiddenStates: encoderHiddenStates, tapBatchIndex: tapBatchIndex,
+                             deepCache: .off, trace: trace)
+        return (result.output, result.taps)
+    }
+
+    /// What a call does with DeepCache's deep feature (Ma et al., "DeepCache"): the input of the last up block,
+    /// which the deeper blocks compute and changes slowly from one denoising step to the next.
+    public enum DeepCacheCall {
+        /// A plain call.
+        case off
+        /// A full call that also returns the deep feature.
+        case keep
+        /// A shallow call: conv_in, the first down block's resnets (and attentions), the last up block on `deep` (from
+        /// an earlier `keep` call with the same batch) and conv_out. No taps.
+        case reuse(Tensor)
+    }
+
+    /// Whether the model has blocks below its first level for DeepCache to skip.
+    public var supportsDeepCache: Bool { upBlocks.count >= 2 && downBlocks.count == upBlocks.count }
+
+    /// `forward` with DeepCache: `deep` is the last up block's input of a `.keep` call.
+    public func forward(_ sample: Tensor, timesteps: [Float], encoderHiddenStates: Tensor, tapBatchIndex: Int? = nil,
+                        deepCache: DeepCacheCall, trace: ((String, Tensor) -> Void)? = nil) -> (output: Tensor, taps: UNetFeatureTaps?, deep: Tensor?) {
         precondition(sample.rank == 4 && sample.shape[1] == config.inChannels,
                      "UNet2DConditionModel: sample must be (B, \(config.inChannels), h, w), got \(sample.shape)")
         let batch = sample.shape[0]
@@ -113,6 +136,16 @@ public struct UNet2DConditionModel: Sendable {
         var h = config.centerInputSample ? sample * 2 - 1 : sample
         h = convIn(h)
         trace?("conv_in", h)
+        if case .reuse(let deep) = deepCache {
+            precondition(tapBatchIndex == nil && supportsDeepCache, "UNet2DConditionModel: a DeepCache call has no taps and needs two levels or more")
+            precondition(deep.shape[0] == batch, "UNet2DConditionModel: the deep feature is of batch \(deep.shape[0]), the call of \(batch)")
+            let last = upBlocks[upBlocks.count - 1]
+            let (_, residuals) = downBlocks[0].shallow(h, context)
+            let skips = [h] + residuals
+            precondition(skips.count == last.resnetCount, "UNet2DConditionModel: the last up block reads \(last.resnetCount) skips, the first down block gives \(skips.count)")
+            h = last(deep, skips: skips, upsampleSize: nil, context)
+            return (convOut(convNormOut(h, silu: true)), nil, nil)
+        }
         var skips: [Tensor] = [h]
         for (i, block) in downBlocks.enumerated() {
             let (out, residuals) = block(h, context)
@@ -128,7 +161,9 @@ public struct UNet2DConditionModel: Sendable {
         // 2^(number of upsamplers).
         let upFactor = upBlocks.filter(\.hasUpsampler).count
         let forwardSize = sample.shape[2] % (1 << upFactor) != 0 || sample.shape[3] % (1 << upFactor) != 0
+        var deep: Tensor?
         for (i, block) in upBlocks.enumerated() {
+            if case .keep = deepCache, i == upBlocks.count - 1 { deep = h }
             let used = Array(skips.suffix(block.resnetCount))
             skips.removeLast(block.resnetCount)
             let size = forwardSize && block.hasUpsampler ? (skips.last!.shape[2], skips.last!.shape[3]) : nil
@@ -136,6 +171,6 @@ public struct UNet2DConditionModel: Sendable {
             tap("up_blocks.\(i)", h)
         }
         h = convOut(convNormOut(h, silu: true))
-        return (h, collector?.taps(timestep: perElement[tapBatchIndex ?? 0]))
+        return (h, collector?.taps(timestep: perElement[tapBatchIndex ?? 0]), deep)
     }
 }
