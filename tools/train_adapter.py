@@ -14,6 +14,13 @@ distance falls in the level's range (0-64, 64-128, 128-256, 256-512, 512+ pixels
 VAE factor f). Crowd boxes are never positives. AdamW (weight decay 1e-4), lr --lr (2e-4) after a linear warm-up,
 x0.1 at 8/9 of the iterations, as the paper's schedule.
 
+--generated-prob P (issue 16 item 5: an adapter that reads generated images): labels are read from the last denoising
+step of a generation, not from a real image noised to t. Per training image, --generated-pool img2img variants at
+encode ratios from --generated-ratios (default 0.2-0.4, where the objects stay where the reference's boxes say) are
+made once with the frozen model (DPM-Solver++ --generated-steps, guidance --generated-guidance, a caption from
+--captions as the prompt) and their last-step taps cached under WORK/generated/; each training image is replaced by
+one of them, with its boxes, with probability P. Not with --vae-encoder-tap.
+
 --vae-encoder-tap appends the VAE encoder's mid block output to the stride1 group (config `vae_encoder_taps`,
 docs/adapter.md): the detail of small objects that the 4-channel latent drops.
 
@@ -197,6 +204,7 @@ class FrozenDiffusion:
         self.scheduler = DDIMScheduler.from_pretrained(folder, subfolder="scheduler")
         for m in (self.vae, self.unet, text_encoder):
             m.requires_grad_(False)
+        self.text_encoder, self.tokenizer = text_encoder, tokenizer
         with torch.no_grad():
             ids = tokenizer([""], padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
                             return_tensors="pt").input_ids.to(device)
@@ -217,6 +225,25 @@ class FrozenDiffusion:
         """decode(encode(images)) through the VAE (posterior mean), clamped: what a generated image at a low encode
         ratio looks like at best (soft edges, blurred small shapes)."""
         return self.vae.decode(self.vae.encode(images).latent_dist.mean).sample.clamp(-1, 1)
+
+    @torch.no_grad()
+    def generated_taps(self, image, prompt, strength, steps, guidance, seed):
+        """The label stage's input for one generated variant: img2img of `image` (3, H, W) in [-1, 1] at `strength`
+        (DPM-Solver++ as the generate stage runs it, `steps`, `guidance`), the last denoising step's taps of the
+        conditional batch element -> ({"stride1": (1, C, h, w), ...} in fp16, that step's timestep)."""
+        from diffusers import DPMSolverMultistepScheduler, StableDiffusionImg2ImgPipeline
+        if not hasattr(self, "_img2img"):
+            sched = DPMSolverMultistepScheduler.from_config(self.scheduler.config, algorithm_type="dpmsolver++", solver_order=2,
+                                                            final_sigmas_type="zero", timestep_spacing="linspace")
+            self._img2img = StableDiffusionImg2ImgPipeline(vae=self.vae, text_encoder=self.text_encoder, tokenizer=self.tokenizer,
+                                                           unet=self.unet, scheduler=sched, safety_checker=None,
+                                                           feature_extractor=None, requires_safety_checker=False)
+            self._img2img.set_progress_bar_config(disable=True)
+        with self.recorder:
+            self._img2img(prompt=prompt, image=((image[None] + 1) / 2).clamp(0, 1), strength=strength, num_inference_steps=steps,
+                          guidance_scale=guidance, generator=torch.Generator().manual_seed(seed), output_type="latent")
+            taps = self.recorder.taps()
+        return {k: v.half() for k, v in taps.items()}, int(self._img2img.scheduler.timesteps[-1])
 
     @torch.no_grad()
     def taps(self, images, timesteps, generator):
@@ -290,6 +317,7 @@ def train(args):
         log(log_path, f"training the adapter: {len(items)} images, {len(classes)} classes, taps {diff.tap_channels}, "
                       f"C {args.channels}, towers {args.tower_convs}, t in [{args.t_min}, {args.t_max}], {args.iters} "
                       f"iterations of batch {args.batch}, lr {args.lr}, VAE encoder tap {args.vae_encoder_tap}, recon-prob {args.recon_prob}")
+    pool = generated_pool(args, diff, items, cat_index, log_path) if args.generated_prob > 0 else {}
     strides = adapter.image_strides
     ranges = [(-1, 8 * strides[0])] + [(8 * s // 2, 8 * s) for s in strides[1:-1]] + [(8 * strides[-1] // 2, 1e8)]
     warmup = min(500, args.iters // 10)
@@ -319,6 +347,15 @@ def train(args):
                 images[pick] = diff.reconstruct(images[pick])
         t = torch.randint(args.t_min, args.t_max + 1, (images.shape[0],), generator=gen)
         taps = diff.taps(images, t, gen)
+        if pool:
+            # Some images are replaced by a generated variant of themselves: the taps the label stage reads (the
+            # last denoising step's), with the reference's boxes (unflipped: generated taps are not mirrored).
+            for i, it in enumerate(group):
+                if rng.random() < args.generated_prob and it["id"] in pool:
+                    variant = pool[it["id"]][rng.randrange(len(pool[it["id"]]))]
+                    for k in taps:
+                        taps[k][i] = variant["taps"][k][0].float().to(device)
+                    targets[i] = variant["targets"]
         outputs = adapter(taps)
         n = images.shape[0]
         points = [level_points(o[0].shape[2], o[0].shape[3], s) for o, s in zip(outputs, strides)]
@@ -360,6 +397,58 @@ def train(args):
     log(log_path, f"wrote {out} ({os.path.getsize(os.path.join(out, 'model.safetensors')) / 1e6:.2f} MB)")
     if args.val_instances:
         evaluate(args, diff, DetectionAdapter.from_folder(out).to(device).eval(), log_path)
+
+
+def generated_pool(args, diff, items, cat_index, log_path):
+    """--generated-prob: per training image, --generated-pool img2img variants at encode ratios drawn from
+    --generated-ratios, with the reference's boxes as their targets (at low ratios the objects stay where they
+    were); their last-step taps are cached under WORK/generated/ (made once, reused on resume)."""
+    if args.vae_encoder_tap:
+        sys.exit("--generated-prob reads the UNet's taps only: it does not go with --vae-encoder-tap")
+    captions = {}
+    if args.captions:
+        with open(args.captions, encoding="utf-8") as f:
+            for a in json.load(f)["annotations"]:
+                captions.setdefault(a["image_id"], []).append(a["caption"])
+    folder = os.path.join(args.work, "generated")
+    os.makedirs(folder, exist_ok=True)
+    pool, made, start = {}, 0, time.time()
+    for it in items:
+        variants = []
+        for v in range(args.generated_pool):
+            path = os.path.join(folder, f"{it['id']}-{v}.pt")
+            if not os.path.exists(path):
+                rng = random.Random(it["id"] * 1000 + v)
+                ratio = rng.uniform(*args.generated_ratios)
+                caps = captions.get(it["id"], [""])
+                x, _, _ = load_image(it["path"], diff.factor, args.size)
+                taps, t = diff.generated_taps(x.to(diff.device), caps[rng.randrange(len(caps))], ratio, args.generated_steps,
+                                              args.generated_guidance, it["id"] * 1000 + v)
+                torch.save({"taps": taps, "timestep": t, "ratio": ratio}, path + ".tmp")
+                os.replace(path + ".tmp", path)
+                made += 1
+                if made % 50 == 0:
+                    log(log_path, f"generated variants: {made} made ({(time.time() - start) / made:.2f} s each)")
+            variants.append(torch.load(path, weights_only=False))
+        pool[it["id"]] = variants
+    for it in items:
+        sx, sy = load_image_scale(it)
+        bxs = [b for b in it["boxes"] if b[5] == 0 and b[4] in cat_index]
+        bt = torch.tensor([[b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy] for b in bxs], dtype=torch.float32).reshape(-1, 4)
+        lt = torch.tensor([cat_index[b[4]] for b in bxs], dtype=torch.int64)
+        for variant in pool[it["id"]]:
+            variant["targets"] = (bt, lt)
+    log(log_path, f"generated variants: {sum(len(v) for v in pool.values())} cached in {folder} (encode ratios "
+                  f"{args.generated_ratios[0]}-{args.generated_ratios[1]}, {args.generated_steps} steps, guidance {args.generated_guidance}); "
+                  f"each replaces its reference with probability {args.generated_prob}")
+    return pool
+
+
+def load_image_scale(item):
+    """The scale load_image applies to an item's boxes (its size was set from the same rule)."""
+    w, h = Image.open(item["path"]).size
+    w2, h2 = item["size"]
+    return w2 / w, h2 / h
 
 
 def sigmoid_focal_loss(logits, targets, alpha=0.25, gamma=2.0):
@@ -425,6 +514,15 @@ def main():
     ap.add_argument("--recon-prob", type=float, default=0.0,
                     help="replace each training image by its VAE reconstruction with this probability (generated "
                          "images are decoded by that VAE: labels on them need features robust to its blur)")
+    ap.add_argument("--generated-prob", type=float, default=0.0,
+                    help="replace each training image by one of its generated img2img variants (their last denoising step's "
+                         "taps, the label stage's input, with the image's boxes) with this probability (issue 16 item 5)")
+    ap.add_argument("--generated-pool", type=int, default=2, help="variants made per training image for --generated-prob")
+    ap.add_argument("--generated-ratios", type=float, nargs=2, default=[0.2, 0.4],
+                    help="encode ratios of the variants (low: the objects stay where the boxes say)")
+    ap.add_argument("--generated-steps", type=int, default=30)
+    ap.add_argument("--generated-guidance", type=float, default=7.5)
+    ap.add_argument("--captions", help="COCO captions JSON of the training split: the variants' prompts (else empty)")
     ap.add_argument("--t-min", type=int, default=1)
     ap.add_argument("--t-max", type=int, default=50)
     ap.add_argument("--iters", type=int, default=3000)
