@@ -16,8 +16,20 @@ public struct GenerationEstimate: Sendable {
     public var klEncodeSeconds: Double
     public var meanSteps: Double
     public var threads: Int
+    /// With `deep_cache`: one shallow call (the steps between full calls), and the interval.
+    public var shallowUNetSeconds: Double?
+    public var deepCacheInterval: Int = 1
 
-    public var secondsPerImage: Double { encodeSeconds + decodeSeconds + meanSteps * unetSeconds }
+    /// Mean UNet seconds per denoising step: with DeepCache, a full call every interval steps (and on the last) and
+    /// shallow calls in between.
+    public var secondsPerStep: Double {
+        guard let shallowUNetSeconds, deepCacheInterval > 1 else { return unetSeconds }
+        let steps = max(1, Int(meanSteps))
+        let full = (0..<steps).filter { $0 % deepCacheInterval == 0 || $0 == steps - 1 }.count
+        return (Double(full) * unetSeconds + Double(steps - full) * shallowUNetSeconds) / Double(steps)
+    }
+
+    public var secondsPerImage: Double { encodeSeconds + decodeSeconds + meanSteps * secondsPerStep }
 
     /// Times the parts with `threads` threads (the compute budget of one worker).
     public static func measure(_ config: GenerateConfig, threads: Int, models: ModelCache) throws -> GenerationEstimate {
@@ -32,8 +44,13 @@ public struct GenerationEstimate: Sendable {
                              scalars: [Float](repeating: 0.01, count: batch * 77 * pipeline.textEncoder.config.hiddenSize))
         let taesd = try config.vae.usesTiny ? config.vae.tiny.map { try models.tinyVAE($0, stage: "generate") } : nil
         var clock = PhaseClock()
-        _ = pipeline.unet.forward(latent, timesteps: [500], encoderHiddenStates: context, tapBatchIndex: nil)
+        let full = pipeline.unet.forward(latent, timesteps: [500], encoderHiddenStates: context, tapBatchIndex: nil,
+                                         deepCache: config.deepCache == nil ? .off : .keep)
         clock.lap("unet")
+        if let deep = full.deep {
+            _ = pipeline.unet.forward(latent, timesteps: [400], encoderHiddenStates: context, deepCache: .reuse(deep))
+            clock.lap("shallow-unet")
+        }
         let image = Tensor(shape: [1, 3, config.size, config.size], scalars: [Float](repeating: 0.1, count: 3 * config.size * config.size))
         let posterior = pipeline.vae.encode(image)
         clock.lap("kl-encode")
@@ -44,7 +61,8 @@ public struct GenerationEstimate: Sendable {
         let meanRatio = (config.encodeRatio.lower + config.encodeRatio.upper) / 2
         return GenerationEstimate(unetSeconds: clock.laps["unet"]!, encodeSeconds: clock.laps["encode"] ?? clock.laps["kl-encode"]!,
                                   decodeSeconds: clock.laps["decode"]!, klEncodeSeconds: clock.laps["kl-encode"]!,
-                                  meanSteps: max(1, (meanRatio * Double(config.resolvedSteps)).rounded()), threads: threads)
+                                  meanSteps: max(1, (meanRatio * Double(config.resolvedSteps)).rounded()), threads: threads,
+                                  shallowUNetSeconds: clock.laps["shallow-unet"], deepCacheInterval: config.deepCache?.interval ?? 1)
     }
 
     /// The UNet timesteps at which the last denoising step runs, for the lowest and highest encode ratio: the taps'

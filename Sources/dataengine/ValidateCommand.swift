@@ -101,6 +101,9 @@ struct ValidateCommand: ParsableCommand {
         print("# Cost of stage `\(id)` on this machine (\(AvailableCPUs.current), \(workers) workers x \(threads) threads)")
         print(String(format: "UNet call %.2f s, VAE encode (\(config.vae.encode.rawValue)) %.2f s, decode (\(config.vae.decode.rawValue)) %.2f s; %.0f denoising steps on average",
                      e.unetSeconds, e.encodeSeconds, e.decodeSeconds, e.meanSteps))
+        if let shallow = e.shallowUNetSeconds {
+            print(String(format: "deep_cache interval \(e.deepCacheInterval): shallow UNet call %.2f s between full calls, %.2f s per step on average", shallow, e.secondsPerStep))
+        }
         print(String(format: "per generated image: about %.1f s of one worker", perImage))
         print("at most \(images) images (\(references) references x \(config.variants) variants, before filtering): about "
               + GenerationEstimate.duration(wall) + String(format: " here, %.1f CPU-hours", perImage * Double(threads) * Double(images) / 3600))

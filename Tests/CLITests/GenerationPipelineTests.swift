@@ -462,6 +462,9 @@ final class GenerationPipelineTests: XCTestCase {
         XCTAssertTrue(plan.contains("deep_cache"), plan)
         XCTAssertFalse(try String(contentsOf: temp.appendingPathComponent("plain/plan.json"), encoding: .utf8).contains("deep_cache"),
                        "off leaves the plan as it was")
+        let estimate = try CLIHarness.run(["validate", cached.path])
+        XCTAssertEqual(estimate.status, 0, estimate.stderr)
+        XCTAssertTrue(estimate.stdout.contains("deep_cache interval 2: shallow UNet call"), estimate.stdout)
         let bad = temp.appendingPathComponent("bad.yaml")
         try base.replacingOccurrences(of: "    steps: 8\n", with: "    steps: 8\n    deep_cache: {interval: 1}\n").write(to: bad, atomically: true, encoding: .utf8)
         let refused = try CLIHarness.run(["validate", bad.path, "--no-estimate"])
