@@ -85,7 +85,10 @@ struct BenchUNetCommand: ParsableCommand {
         guard batch >= 1, runs >= 1 else { throw ValidationError("--batch and --runs must be at least 1") }
     }
 
+    @OptionGroup var winogradCache: WinogradCacheOption
+
     func run() throws {
+        winogradCache.apply()
         let n = threads ?? AvailableCPUs.current.count
         ComputeBudget.apply(threadsPerWorker: n)
         let config = arch.config
@@ -135,7 +138,8 @@ struct BenchUNetCommand: ParsableCommand {
         print("UNet \(arch.rawValue), latent \(latent)x\(latent), batch \(batch), \(n) threads (load average \(result.loadAverage))")
         print(String(format: "  seconds per call: %.3f best, %.3f median of %d", best, median, runs))
         print(String(format: "  work: %.1f GFLOP per call -> %.1f GFLOP/s", result.gflopPerCall, result.gflops))
-        print(String(format: "  peak RSS: %.2f GB", Double(result.peakRSSBytes) / 1e9))
+        print(String(format: "  peak RSS: %.2f GB; Winograd filters kept: %.0f MB of --winograd-cache-mb %d", Double(result.peakRSSBytes) / 1e9,
+                     Double(WinogradCacheBudget.usedBytes) / 1048576, winogradCache.winogradCacheMb))
         if !kernels.isEmpty {
             print("  time by kernel (one profiled call):")
             for k in kernels {

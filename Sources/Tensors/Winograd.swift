@@ -236,13 +236,11 @@ private func winogradRun<K: WinogradKernel>(_: K.Type, _ g: WinogradGeometry, in
         }
         return
     }
-    // Output-channel blocks: all of them at once for a transformed filter, else within the filter budget.
-    var blockRows = g.o
-    if case .weight = filter {
-        let widest = Swift.max(8, WinogradGeometry.filterBlockBudget / (xis * g.c))
-        let blocks = (g.o + widest - 1) / widest
-        blockRows = (g.o + blocks - 1) / blocks
-    }
+    // Output-channel blocks within the filter budget, for a raw weight (transformed block by block) and a transformed
+    // filter alike: the same blocks and chunks, so the same products and bits whether the filter was kept or not.
+    let widestBlock = Swift.max(8, WinogradGeometry.filterBlockBudget / (xis * g.c))
+    let blockCount = (g.o + widestBlock - 1) / widestBlock
+    let blockRows = (g.o + blockCount - 1) / blockCount
     // Chunk width: a multiple of 8 tiles within the scratch budget, equal chunks.
     let perTile = xis * (g.c + blockRows)
     let widest = Swift.max(8, (WinogradGeometry.scratchBudget / perTile) / 8 * 8)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Bench
 import Stages
 import Dispatch
 import Foundation
@@ -122,7 +123,10 @@ struct GenerateCommand: ParsableCommand {
         }
     }
 
+    @OptionGroup var winogradCache: WinogradCacheOption
+
     func run() throws {
+        winogradCache.apply()
         let n = threads ?? AvailableCPUs.current.count
         ComputeBudget.apply(threadsPerWorker: n)
         func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }

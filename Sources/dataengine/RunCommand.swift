@@ -1,4 +1,5 @@
 import ArgumentParser
+import Bench
 import Foundation
 import Support
 import Pipeline
@@ -59,7 +60,10 @@ struct RunCommand: ParsableCommand {
         return shard == "auto" ? try ShardSpec.fromEnvironment(count: shardCount) : try ShardSpec(parsing: shard)
     }
 
+    @OptionGroup var winogradCache: WinogradCacheOption
+
     func run() throws {
+        winogradCache.apply()
         let resources = RunResources()
         let shard = try shardSpec()
         var dir = URL(fileURLWithPath: runDir ?? Self.freeRunDirectory(for: pipeline))
@@ -142,7 +146,10 @@ struct ResumeCommand: ParsableCommand {
 
     var workerCount: Int { workers ?? AvailableCPUs.current.count }
 
+    @OptionGroup var winogradCache: WinogradCacheOption
+
     func run() throws {
+        winogradCache.apply()
         let resources = RunResources()
         let dir = URL(fileURLWithPath: runDirectory)
         let watcher = InterruptWatcher()

@@ -84,7 +84,7 @@ final class WinogradTests: XCTestCase {
 
     func testWinogradBlocksOfOutputChannels() {
         // A weight transformed in the call goes block by block (8 output channels at the least here:
-        // 8 + 8 + 4), with chunks of tiles as well; a pre-transformed one in one block.
+        // 8 + 8 + 4), with chunks of tiles as well; a pre-transformed one in the same blocks.
         let (savedScratch, savedFilter) = (WinogradGeometry.scratchBudget, WinogradGeometry.filterBlockBudget)
         WinogradGeometry.filterBlockBudget = 1
         defer { (WinogradGeometry.scratchBudget, WinogradGeometry.filterBlockBudget) = (savedScratch, savedFilter) }

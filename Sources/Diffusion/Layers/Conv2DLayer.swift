@@ -7,6 +7,8 @@ package struct Conv2DLayer: Sendable {
     let bias: Tensor?
     let stride: Int
     let padding: Padding2D
+    /// The weight's Winograd filters, kept across calls within the process's budget (3x3, stride 1).
+    let winogradFilters = WinogradFilterCache()
 
     var outChannels: Int { weight.shape[0] }
     var inChannels: Int { weight.shape[1] }
@@ -27,6 +29,8 @@ package struct Conv2DLayer: Sendable {
 
     package func callAsFunction(_ x: Tensor) -> Tensor {
         let kind: KernelProfile.Kind = weight.shape[2] == 1 ? .conv1x1 : stride == 1 ? .conv3x3 : .conv3x3Stride2
-        return KernelProfile.measure(kind) { x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding) }
+        return KernelProfile.measure(kind) {
+            x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding, keeping: winogradFilters)
+        }
     }
 }
