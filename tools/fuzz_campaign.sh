@@ -62,14 +62,15 @@ for target in "${targets[@]}"; do
   wait $wrapper
   executions=$(grep -ao 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{ print $2 }')
   [ -z "$executions" ] && executions=$(grep -ao '^#[0-9]*' "$log" | tail -1 | tr -d '#')
-  # libFuzzer's -timeout is wall time: a machine paused between sessions leaves a "timeout" that is not one. Each new
-  # input is replayed once; one that runs clean within 10 s is moved to Fuzz/crashes/TARGET/not-reproduced/.
+  # libFuzzer's -timeout and slow-unit report are wall time: a machine paused between sessions (or a fuzzer stopped
+  # with SIGSTOP while a benchmark runs) leaves a "timeout" or "slow unit" that is not one. Each new such input is
+  # replayed once; one that runs clean within 10 s is moved to Fuzz/crashes/TARGET/not-reproduced/.
   mkdir -p "Fuzz/crashes/$target/not-reproduced"
-  for input in "Fuzz/crashes/$target"/timeout-*; do
+  for input in "Fuzz/crashes/$target"/timeout-* "Fuzz/crashes/$target"/slow-unit-*; do
     [ -f "$input" ] && [ "$input" -nt "$log.started" ] || continue
     if DATAENGINE_FUZZ_TARGET=$target timeout 60 .build-fuzz/debug/DataEngineFuzz -timeout=10 "$input" > /dev/null 2>&1; then
       mv "$input" "Fuzz/crashes/$target/not-reproduced/"
-      echo "$target: $(basename "$input") ran clean on replay (a wall-clock timeout from a paused machine), set aside"
+      echo "$target: $(basename "$input") ran clean on replay (wall-clock time from a paused machine), set aside"
     fi
   done
   crashes=$(( $(find "Fuzz/crashes/$target" -maxdepth 1 -type f | wc -l) - crashes_before ))
