@@ -33,7 +33,9 @@ let package = Package(
         // Small pieces every layer uses: atomic files, seeded randomness, zstd, a JSON value.
         .target(name: "Support", dependencies: ["CZstd"]),
         // The engine: tensors on OpenBLAS, then diffusers' model classes, then the detection head on their features.
-        .target(name: "Tensors", dependencies: ["Support", "COpenBLAS"]),
+        // The softmax's exponential compiled for AVX2 with a target attribute, picked at run time (no unsafeFlags).
+        .target(name: "VectorKernels"),
+        .target(name: "Tensors", dependencies: ["Support", "COpenBLAS", "VectorKernels"]),
         .target(name: "Diffusion", dependencies: ["Support", "Tensors"]),
         .target(name: "Adapter", dependencies: ["Diffusion", "Tensors"]),
         // Datasets: COCO and VOC models, readers and writers; evaluation and statistics on top of them.

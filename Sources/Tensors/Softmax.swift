@@ -1,3 +1,6 @@
+import Foundation
+import VectorKernels
+
 extension Tensor {
     /// Softmax over the last dimension: exp(x - max) / Σ exp(x - max), per row.
     public func softmax() -> Tensor {
@@ -31,9 +34,17 @@ func softmaxRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
 }
 
 /// dst = exp(src - max(src)) over n > 0 elements; returns Σ dst (in Double). The unnormalised half of
-/// softmax: attention divides its output rows by the sum instead of every probability.
+/// softmax: attention divides its output rows by the sum instead of every probability. On CPUs with AVX2 the
+/// same operations run from VectorKernels (C, compiled for AVX2, chosen at run time): the same bits.
 @inline(__always)
 func exponentiateRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) -> Double {
+    if VectorPath.current == .avx2 { return dataengine_exponentiate_row_avx2(src, dst, n) }
+    return exponentiateRowBaseline(src, dst, n)
+}
+
+/// `exponentiateRow` in Swift for baseline x86-64 (and other CPUs).
+@inline(__always)
+func exponentiateRowBaseline(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) -> Double {
     // Maximum, four independent lanes of 8.
     let ninf = Vec8(repeating: -.infinity)
     var (m0, m1, m2, m3) = (ninf, ninf, ninf, ninf)
