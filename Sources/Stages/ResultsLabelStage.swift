@@ -31,9 +31,13 @@ public final class ResultsLabelStage: BarrierStage {
                              message: "waiting for your detector's boxes: \(items.count) generated images are listed in \(listingURL.path) (images in \(Self.imageFolder(of: items) ?? "the generate stage's work folder")); \(resultsPath) does not exist yet",
                              hint: "run your detector on them and write COCO results (image_id, category_id, bbox, score) to \(resultsPath), e.g. `dataengine detect --model MODEL --gt \(listingURL.path) --images \(Self.imageFolder(of: items) ?? "IMAGES") --out \(resultsPath)`; then `dataengine resume` this run directory")
         }
-        let detections = try COCOResultsReader.load(resultsURL, groundTruth: listing)
+        // Image ids are not checked against this run's images: one results file serves every shard of a sharded run,
+        // and detections of images this run does not hold are counted, not used.
+        let detections = try COCOResultsReader.load(resultsURL, categories: context.meta.categories)
         let byImage = Dictionary(grouping: detections, by: \.imageId)
         var out = UnitOutput()
+        let ids = Set(items.map(\.image.id))
+        out.count("results-of-other-images", detections.count(where: { !ids.contains($0.imageId) }))
         for var item in items {
             let found = byImage[item.image.id] ?? []
             if found.isEmpty { out.count("images-without-results") }

@@ -411,9 +411,14 @@ final class GenerationPipelineTests: XCTestCase {
         let detect = try CLIHarness.run(["detect", "--model", model.path, "--gt", listing.path, "--images", dir.appendingPathComponent("work/generate").path,
                                          "--out", results.path])
         XCTAssertEqual(detect.status, 0, detect.stderr)
+        // One more detection, of an image this run does not hold (another shard's): counted and left out.
+        var withOther = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: results)) as? [[String: Any]])
+        withOther.append(["image_id": 999_999, "category_id": 1, "bbox": [1, 1, 5, 5], "score": 0.9])
+        try JSONSerialization.data(withJSONObject: withOther).write(to: results)
         let resumed = try CLIHarness.run(["resume", dir.path])
         XCTAssertEqual(resumed.status, 0, resumed.stderr + resumed.stdout)
-        let detections = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: results)) as? [[String: Any]])
+        let detections = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: results)) as? [[String: Any]]).filter { $0["image_id"] as? Int != 999_999 }
+        XCTAssertTrue(try String(contentsOf: dir.appendingPathComponent("report.md"), encoding: .utf8).contains("results-of-other-images: 1"))
         let written = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("output/coco/annotations/instances_coco.json"))) as? [String: Any])
         let annotations = try XCTUnwrap(written["annotations"] as? [[String: Any]])
         let kept = detections.filter { d in
