@@ -278,7 +278,7 @@ def stage_vae(args):
     val = load_split(args, "val")
     value = vae_val_psnr(args, vae)
     with torch.no_grad():
-        latents = torch.cat([vae.encode(to_unit(pixels[i:i + 64])).latent_dist.mean for i in range(0, 2048, 64)])
+        latents = torch.cat([vae.encode(to_unit(pixels[i:i + 64])).latent_dist.mean for i in range(0, min(2048, pixels.shape[0]), 64)])
         std = latents.std().item()
     log(args, f"vae: val PSNR {value:.2f} dB over {len(val)} images (fp16 weights, posterior mean); latent std {std:.4f} "
               f"-> scaling_factor {1 / std:.5f}")
