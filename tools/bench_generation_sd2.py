@@ -28,17 +28,11 @@ import taps  # noqa: E402
 from adapter_model import DetectionAdapter  # noqa: E402
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--work", default="/tmp/sd2-gen")
-    ap.add_argument("--engine", default=os.path.join(REPO, ".build/release/dataengine"))
-    ap.add_argument("--images", type=int, default=2)
-    ap.add_argument("--ratio", type=float, default=0.5)
-    ap.add_argument("--size", type=int, default=512)
-    ap.add_argument("--workers", type=int, default=1)
-    args = ap.parse_args()
-    folder = os.path.join(args.work, "sd2-base-random")
-    os.makedirs(args.work, exist_ok=True)
+def build_random_sd2(work):
+    """WORK/sd2-base-random: SD2-base's folder with seeded random weights and a random demo-class adapter (C = 256,
+    four tower convs, no VAE encoder taps); made once. Returns the folder."""
+    folder = os.path.join(work, "sd2-base-random")
+    os.makedirs(work, exist_ok=True)
     sd2.build_folder(folder, seed=0)
     adapter_dir = os.path.join(folder, "adapter")
     if not os.path.exists(os.path.join(adapter_dir, "config.json")):
@@ -49,6 +43,19 @@ def main():
                                     "tap_channels": {str(s): c for s, c in channels.items()}, "vae_scale_factor": 8,
                                     "classes": classes, "timestep_range": [1, 50]})
         adapter.save_folder(adapter_dir, dtype=torch.float16)
+    return folder
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--work", default="/tmp/sd2-gen")
+    ap.add_argument("--engine", default=os.path.join(REPO, ".build/release/dataengine"))
+    ap.add_argument("--images", type=int, default=2)
+    ap.add_argument("--ratio", type=float, default=0.5)
+    ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--workers", type=int, default=1)
+    args = ap.parse_args()
+    folder = build_random_sd2(args.work)
     demo = os.path.join(REPO, "data", "demo", "coco")
     pipeline = os.path.join(args.work, "sd2-gen.yaml")
     with open(pipeline, "w") as f:

@@ -33,25 +33,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 
-CLASSES = [(1, "circle"), (3, "square"), (7, "triangle"), (12, "star"), (20, "ring")]
-
 
 def build_models(work):
     import torch
-    import check_sd2_parity as sd2
-    import taps
-    from adapter_model import DetectionAdapter
+    from bench_generation_sd2 import build_random_sd2
     from diffusers import AutoencoderTiny
-    folder = os.path.join(work, "sd2-base-random")
-    sd2.build_folder(folder, seed=0)
-    adapter_dir = os.path.join(folder, "adapter")
-    if not os.path.exists(os.path.join(adapter_dir, "config.json")):
-        channels = taps.tap_channels(taps.SD2_BASE_UNET_CONFIG)
-        torch.manual_seed(0)
-        adapter = DetectionAdapter({"channels": 256, "tower_convs": 4, "norm_num_groups": 32,
-                                    "tap_channels": {str(s): c for s, c in channels.items()}, "vae_scale_factor": 8,
-                                    "classes": [{"id": i, "name": n} for i, n in CLASSES], "timestep_range": [1, 50]})
-        adapter.save_folder(adapter_dir, dtype=torch.float16)
+    folder = build_random_sd2(work)
     taesd = os.path.join(work, "taesd-random")
     if not os.path.exists(os.path.join(taesd, "config.json")):
         torch.manual_seed(1)
