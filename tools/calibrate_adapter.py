@@ -147,8 +147,9 @@ stages:
         f1 = 2 * p * r / (p + r) if p + r else 0.0
         rows.append((t, p, r, f1, (tp + fp) / max(1, images)))
     best = max(rows, key=lambda row: (round(row[3], 12), row[0]))
+    references = sum(len(v) for v in truth.values())
     print(f"{images} generated images at encode ratios {args.ratios[0]}-{args.ratios[1]}, labels from {args.label_mode}, "
-          f"{sum(len(v) for v in truth.values())} reference boxes")
+          f"{references} reference boxes ({references / max(1, images):.2f} per image)")
     print("| threshold | precision | recall | F1 | labels per image |")
     print("|---:|---:|---:|---:|---:|")
     for t, p, r, f1, per in rows:
@@ -158,6 +159,7 @@ stages:
     calibration = {"threshold": best[0], "precision": round(best[1], 4), "recall": round(best[2], 4),
                    "label_mode": args.label_mode, "ratios": list(args.ratios), "images": images}
     print("calibration:", json.dumps(calibration))
+    print(f"at {best[0]:.2f}: {best[4]:.2f} labels per image, {best[4] / max(1e-9, references / max(1, images)):.2f}x the references' boxes")
     if args.dry_run:
         return
     config_path = os.path.join(adapter, "config.json")

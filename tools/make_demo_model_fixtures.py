@@ -4,9 +4,10 @@ contact sheet's settings (DPM-Solver++ 2M, 30 steps, guidance 7.5, 128x128), wit
 hold `dataengine generate`'s engine to diffusers on the real shipped model (issue 6).
 
 One safetensors file per case `<image>-s<strength>.safetensors`:
-  posterior_noise, latent_noise  (1, 4, 16, 16)  the noise (DiffusionNoise's keys)
+  posterior_noise, latent_noise  (1, C, H/f, W/f)  the noise (DiffusionNoise's keys; C latent channels, f the VAE's
+                                                   scale factor: (1, 4, 16, 16) for a factor-8 VAE at 128 px)
   image                          (1, 3, 128, 128) the reference image's 8-bit values (float16, exact integers)
-  final_latent                   (1, 4, 16, 16)
+  final_latent                   (1, C, H/f, W/f)
   image_u8                       (1, 3, 128, 128) the output's 8-bit values as diffusers' postprocess rounds them
                                  (float16, exact integers)
 and manifest.json with the prompts. The reference image is the val JPEG decoded by Pillow; the Swift test uses the
@@ -46,6 +47,8 @@ def main():
                                                          attn_implementation="eager"),
            "vae": AutoencoderKL.from_pretrained(args.model, subfolder="vae", torch_dtype=torch.float32),
            "unet": UNet2DConditionModel.from_pretrained(args.model, subfolder="unet", torch_dtype=torch.float32)}
+    vae_config = ctx["vae"].config
+    factor = 2 ** (len(vae_config.block_out_channels) - 1)  # diffusers' vae_scale_factor
     with open(os.path.join(args.model, "scheduler", "scheduler_config.json")) as f:
         scheduler_config = json.load(f)
     with open(os.path.join(REPO, "data/demo/coco/annotations/captions_val.json")) as f:
@@ -68,7 +71,7 @@ def main():
             pipe = fx.img2img_pipeline(ctx, fx.make_scheduler("dpm", scheduler_config))
             with torch.no_grad():
                 positive, negative = pipe.encode_prompt(prompt, "cpu", 1, True, "")
-                shape = (1, 4, image.shape[2] // 8, image.shape[3] // 8)
+                shape = (1, vae_config.latent_channels, image.shape[2] // factor, image.shape[3] // factor)
                 posterior, latent = torch.randn(shape, generator=gen), torch.randn(shape, generator=gen)
                 out = fx.run_img2img(pipe, image, torch.cat([negative, positive]), strength, 30, None, posterior, latent,
                                      lambda i: None)

@@ -13,7 +13,7 @@
 # Usage: tools/train_demo_all.sh [WORK (default /work/demo-v2)] [OUT (default WORK/model)]
 # Environment: UNET_ITERS (3000), ADAPTER_ITERS (4000), GENERATED_PROB (0: train_adapter.py --generated-prob, the
 # share of training images replaced by generated variants; ship that adapter only if it labels generated images
-# better), THREADS (2), PYTHON (/root/venv-ref/bin/python)
+# better), GENERATED_RATIOS ("0.2 0.4": the encode ratios of those variants), THREADS (2), PYTHON (/root/venv-ref/bin/python)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-/work/demo-v2}
@@ -36,6 +36,7 @@ if [ ! -f "$out/adapter/config.json" ]; then
     --val-instances "$data/annotations/instances_val.json" --val-images "$data/val" --channels 128 --tower-convs 4 \
     --recon-prob 0.5 --iters "${ADAPTER_ITERS:-4000}" --batch 8 --threads "$threads" --work "$work/adapter-train" \
     --captions "$data/annotations/captions_train.json" --generated-prob "${GENERATED_PROB:-0}" \
+    --generated-ratios ${GENERATED_RATIOS:-0.2 0.4} \
     --log "$work/adapter_training_log.txt"
   cp "$work/adapter_training_log.txt" "$out/adapter_training_log.txt"
 fi

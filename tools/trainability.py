@@ -287,8 +287,17 @@ def scaled_boxes(records, size, cat_index):
 
 
 def train_and_eval(records, eval_records, eval_gt, categories, seed, iterations, size, threads, label):
+    model, train_s, run_loss = train_detector(records, categories, seed, iterations, size, threads, label)
+    t1 = time.time()
+    stats = evaluate(model, eval_records, eval_gt, categories, size)
+    return {"stats": stats, "AP": stats[0], "AP50": stats[1], "train_seconds": round(train_s, 1),
+            "eval_seconds": round(time.time() - t1, 1), "final_loss": run_loss}
+
+
+def train_detector(records, categories, seed, iterations, size, threads, label):
+    """The recipe's detector trained on `records`: (model, training seconds, smoothed final loss)."""
     import torch
-    from trainability_detector import CenterNetSmall, decode, losses, make_targets
+    from trainability_detector import CenterNetSmall, losses, make_targets
     torch.set_num_threads(threads)
     K = len(categories)
     cat_index = {c["name"]: i for i, c in enumerate(categories)}
@@ -339,19 +348,12 @@ def train_and_eval(records, eval_records, eval_gt, categories, seed, iterations,
             el = time.time() - t0
             log(f"  {label}: iteration {it + 1}/{iterations}, loss {run_loss:.3f} (heatmap {l_hm.item():.3f}, "
                 f"regression {l_reg.item():.3f}), {el:.0f} s, ETA {el / (it + 1) * (iterations - it - 1):.0f} s")
-    train_s = time.time() - t0
-    t1 = time.time()
-    stats = evaluate(model, eval_records, eval_gt, categories, size)
-    return {"stats": stats, "AP": stats[0], "AP50": stats[1], "train_seconds": round(train_s, 1),
-            "eval_seconds": round(time.time() - t1, 1), "final_loss": run_loss}
+    return model, time.time() - t0, run_loss
 
 
-def evaluate(model, records, gt, categories, size):
-    import io
-    import contextlib
+def detect(model, records, categories, size):
+    """COCO results of the detector on `records` (top RECIPE["top_k"] per image, boxes in each image's pixels)."""
     import torch
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
     from trainability_detector import decode
     model.eval()
     results = []
@@ -371,6 +373,15 @@ def evaluate(model, records, gt, categories, size):
                     results.append({"image_id": r["id"], "category_id": categories[l]["id"],
                                     "bbox": [round(x0, 2), round(y0, 2), round(x1 - x0, 2), round(y1 - y0, 2)],
                                     "score": round(score, 5)})
+    return results
+
+
+def evaluate(model, records, gt, categories, size):
+    import io
+    import contextlib
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+    results = detect(model, records, categories, size)
     with contextlib.redirect_stdout(io.StringIO()):
         coco_gt = COCO()
         coco_gt.dataset = gt
