@@ -41,6 +41,9 @@ struct BenchMergeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Work in this directory and keep it (default: a temporary one, removed).", valueName: "dir"))
     var keep: String?
 
+    @Flag(help: "With --keep: merge the run root an earlier run kept there again, without generating it (profiling the merge).")
+    var reuse = false
+
     @Flag(help: "Write an empty file per image and hard-link them in the merge (default: images excluded).")
     var imageFiles = false
 
@@ -51,6 +54,7 @@ struct BenchMergeCommand: ParsableCommand {
         guard images >= 1, annotations >= 0, shards >= 1, batchSize >= 1 else {
             throw ValidationError("--images, --shards and --batch-size must be at least 1, --annotations not negative")
         }
+        guard !reuse || keep != nil else { throw ValidationError("--reuse needs --keep DIR (the folder an earlier run kept)") }
     }
 
     struct Result: Codable {
@@ -79,43 +83,16 @@ struct BenchMergeCommand: ParsableCommand {
         func say(_ text: String) { if !json { FileHandle.standardError.write(Data((text + "\n").utf8)) } }
         let setupStart = Date()
         let instances = dir.appendingPathComponent("instances_synthetic.json")
-        let imageFolder = dir.appendingPathComponent("images")
-        try FileManager.default.createDirectory(at: imageFolder, withIntermediateDirectories: true)
-        say("generating \(images) images, \(annotations) annotations -> \(instances.path)")
-        _ = try SyntheticCOCO.write(SyntheticCOCO.Parameters(images: images, annotations: annotations, seed: 2017), to: instances)
-        let source = try COCOReader.load(instances: instances)
-        for image in source.images {  // the source's files exist either way (the load checks them)
-            let path = imageFolder.appendingPathComponent(image.fileName).path
-            guard FileManager.default.createFile(atPath: path, contents: nil) else { throw AtomicFile.WriteError(path: path, operation: "create", code: errno) }
-        }
-        BenchMergeSource.dataset.set(source)
-        AnnotationsOnlyWriter.writesImageFiles.set(imageFiles)
-        let pipeline = dir.appendingPathComponent("bench-merge.yaml")
-        try """
-            name: bench-merge
-            seed: 0
-            batch_size: \(batchSize)
-            source:
-              format: coco
-              instances: \(instances.path)
-              images: \(imageFolder.path)
-            stages:
-              - id: coco
-                kind: write
-            """.write(to: pipeline, atomically: true, encoding: .utf8)
         let root = dir.appendingPathComponent("root")
-        let plan = ResolvedPlan(try PipelineFile.load(path: pipeline.path, catalog: Self.catalog))
+        AnnotationsOnlyWriter.writesImageFiles.set(imageFiles)
         defer { AnnotationsOnlyWriter.writesImageFiles.set(nil) }
-        let logger = Logger(label: "bench-merge", factory: { _ in SwiftLogNoOpLogHandler() })
-        for index in 0..<shards {
-            let shard = try ShardSpec(index: index, count: shards)
-            try ShardRoot(count: shards, plan: plan).register(at: root)
-            _ = try PipelineRun.start(pipelinePath: pipeline.path, catalog: Self.catalog, shard: shard,
-                                      runDirectory: root.appendingPathComponent(shard.directoryName), logger: logger,
-                                      options: PipelineRun.Options(workers: AvailableCPUs.current.count))
-            if (index + 1) % 10 == 0 || index + 1 == shards { say("ran shard \(index + 1)/\(shards)") }
+        let sourceImages: Int
+        if reuse {
+            say("merging the run root kept in \(root.path) again")
+            sourceImages = try COCOReader.load(instances: instances).images.count
+        } else {
+            sourceImages = try makeRunRoot(dir: dir, instances: instances, root: root, say: say)
         }
-        BenchMergeSource.dataset.set(nil)
         let setupSeconds = Date().timeIntervalSince(setupStart)
 
         let out = dir.appendingPathComponent("merged")
@@ -127,8 +104,8 @@ struct BenchMergeCommand: ParsableCommand {
         start = DispatchTime.now().uptimeNanoseconds
         let loaded = try COCOReader.load(instances: merged)
         let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        guard loaded.images.count == summary.outputs["coco"]?.images, loaded.images.count == source.images.count else {
-            throw ValidationError("the merged file holds \(loaded.images.count) images; the source \(source.images.count)")
+        guard loaded.images.count == summary.outputs["coco"]?.images, loaded.images.count == sourceImages else {
+            throw ValidationError("the merged file holds \(loaded.images.count) images; the source \(sourceImages)")
         }
         let bytes = (try? FileManager.default.attributesOfItem(atPath: merged.path)[.size] as? Int) ?? 0
         let result = Result(images: loaded.images.count, annotations: loaded.annotations.count, shards: shards, batchSize: batchSize, imageFiles: imageFiles,
@@ -146,6 +123,46 @@ struct BenchMergeCommand: ParsableCommand {
             print(String(format: "ratio:     merge / load = %.2f", result.mergeOverLoad))
             print("peak RSS:  \(ProcessMemory.format(result.peakRSSBytes)) (the whole process, setup included)")
         }
+    }
+
+    /// Generates the source and runs it as `shards` shards into `root`; returns the source's image count.
+    func makeRunRoot(dir: URL, instances: URL, root: URL, say: (String) -> Void) throws -> Int {
+        let imageFolder = dir.appendingPathComponent("images")
+        try FileManager.default.createDirectory(at: imageFolder, withIntermediateDirectories: true)
+        say("generating \(images) images, \(annotations) annotations -> \(instances.path)")
+        _ = try SyntheticCOCO.write(SyntheticCOCO.Parameters(images: images, annotations: annotations, seed: 2017), to: instances)
+        let source = try COCOReader.load(instances: instances)
+        for image in source.images {  // the source's files exist either way (the load checks them)
+            let path = imageFolder.appendingPathComponent(image.fileName).path
+            guard FileManager.default.createFile(atPath: path, contents: nil) else { throw AtomicFile.WriteError(path: path, operation: "create", code: errno) }
+        }
+        BenchMergeSource.dataset.set(source)
+        let pipeline = dir.appendingPathComponent("bench-merge.yaml")
+        try """
+            name: bench-merge
+            seed: 0
+            batch_size: \(batchSize)
+            source:
+              format: coco
+              instances: \(instances.path)
+              images: \(imageFolder.path)
+            stages:
+              - id: coco
+                kind: write
+            """.write(to: pipeline, atomically: true, encoding: .utf8)
+        let plan = ResolvedPlan(try PipelineFile.load(path: pipeline.path, catalog: Self.catalog))
+        let logger = Logger(label: "bench-merge", factory: { _ in SwiftLogNoOpLogHandler() })
+        for index in 0..<shards {
+            let shard = try ShardSpec(index: index, count: shards)
+            try ShardRoot(count: shards, plan: plan).register(at: root)
+            _ = try PipelineRun.start(pipelinePath: pipeline.path, catalog: Self.catalog, shard: shard,
+                                      runDirectory: root.appendingPathComponent(shard.directoryName), logger: logger,
+                                      options: PipelineRun.Options(workers: AvailableCPUs.current.count))
+            if (index + 1) % 10 == 0 || index + 1 == shards { say("ran shard \(index + 1)/\(shards)") }
+        }
+        BenchMergeSource.dataset.set(nil)
+        return source.images.count
+
     }
 
     /// The built-in write kind without image bytes, and a source that loads the generated file once.
