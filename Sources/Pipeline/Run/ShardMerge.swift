@@ -63,7 +63,9 @@ public struct ShardMerge: Sendable {
     /// Checks the shards and merges them into `out`; or, when every shard waits for the next round of a rounds
     /// stage (quota), plans that round from all of them and throws `RoundPlanned` (the shards run again).
     public static func run(runRoot: URL, out: URL, catalog: StageCatalog) throws -> Summary {
+        let started = Date()
         let inventory = try ShardInventory(root: runRoot, catalog: catalog)
+        let checking = Date().timeIntervalSince(started)
         let merge = ShardMerge(inventory: inventory, catalog: catalog)
         if let awaited = inventory.awaitedRound {
             let items = try merge.planRound(stage: awaited.stage, round: awaited.round)
@@ -74,7 +76,10 @@ public struct ShardMerge: Sendable {
             throw PipelineError(message: "cannot merge \(runRoot.path): " + problems.joined(separator: "; "),
                                 hint: "run or resume the shards named (a missing or unfinished one: submit its index again; a different one: it belongs to another run root), then merge again")
         }
-        return try merge.write(to: out)
+        var summary = try merge.write(to: out)
+        summary.phases.insert(("checking shards", checking), at: 0)
+        summary.seconds += checking
+        return summary
     }
 
     /// One shard's committed state, read for merging.
@@ -191,6 +196,7 @@ public struct ShardMerge: Sendable {
         }
         endPhase("syncing")
         try install(staging, at: out)
+        endPhase("installing")
         for (stage, summary) in outputs {
             outputs[stage]?.outputs = summary.outputs.mapValues { $0.hasPrefix(staging.path) ? out.path + $0.dropFirst(staging.path.count) : $0 }
         }
