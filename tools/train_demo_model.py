@@ -102,13 +102,39 @@ def data_dir(args):
     return os.path.join(args.work, "data", "coco")
 
 
+def unlabelled_dir(args):
+    return os.path.join(args.work, "data-unlabelled", "coco")
+
+
 def stage_data(args):
+    if args.unlabelled_images > 0 and not os.path.exists(os.path.join(unlabelled_dir(args), "annotations", "captions_train.json")):
+        # Images after the labelled ones in the same stream (seed 0, never the benchmark's seed-1 held-out set): the UNet
+        # reads only their captions and pixels, as Stable Diffusion learns from captioned images without boxes.
+        total = args.train_images + args.unlabelled_images
+        log(args, f"generating {args.unlabelled_images} unlabelled images (demo seed 0, images {args.train_images + 1}-{total})")
+        subprocess.run([sys.executable, os.path.join(HERE, "make_demo_dataset.py"), "--out", os.path.join(args.work, "data-unlabelled"),
+                        "--seed", "0", "--train", str(total), "--val", "0", "--workers", str(args.threads), "--quiet"], check=True)
     if os.path.exists(os.path.join(data_dir(args), "annotations", "captions_val.json")):
         return
     log(args, f"regenerating the demo dataset: {args.train_images} train, {args.val_images} val")
     subprocess.run([sys.executable, os.path.join(HERE, "make_demo_dataset.py"), "--out", os.path.join(args.work, "data"),
                     "--seed", "0", "--train", str(args.train_images), "--val", str(args.val_images), "--workers",
                     str(args.threads), "--quiet"], check=True)
+
+
+def load_unlabelled(args):
+    """The captioned images after the labelled ones (--unlabelled-images), or none; their boxes are never read."""
+    if args.unlabelled_images <= 0:
+        return []
+    root = unlabelled_dir(args)
+    with open(os.path.join(root, "annotations", "captions_train.json"), encoding="utf-8") as f:
+        caps = json.load(f)
+    by_image = {}
+    for a in caps["annotations"]:
+        by_image.setdefault(a["image_id"], []).append(a["caption"])
+    images = sorted(caps["images"], key=lambda im: im["id"])[args.train_images:]
+    assert len(images) == args.unlabelled_images, f"{root} holds {len(images)} images after the first {args.train_images}"
+    return [(os.path.join(root, "train", im["file_name"]), by_image.get(im["id"], [])) for im in images]
 
 
 def load_split(args, split):
@@ -226,7 +252,7 @@ def stage_vae(args):
     ckpt = os.path.join(args.work, "vae.pt")
     if os.path.exists(done_marker(args, "vae")):
         return
-    train = load_split(args, "train")
+    train = load_split(args, "train") + load_unlabelled(args)
     pixels = load_pixels([p for p, _ in train])
     torch.manual_seed(1)
     vae = AutoencoderKL(**VAE_CONFIG)
@@ -295,7 +321,7 @@ def stage_latents(args):
     if os.path.exists(path):
         return
     vae = AutoencoderKL.from_pretrained(os.path.join(args.work, "vae")).eval()
-    train = load_split(args, "train")
+    train = load_split(args, "train") + load_unlabelled(args)
     pixels = load_pixels([p for p, _ in train])
     # Each image and its mirror image (captions with left and right swapped): twice the layouts from the same labels.
     pixels = torch.cat([pixels, pixels.flip(3)])
@@ -308,7 +334,7 @@ def stage_latents(args):
             stds.append(d.std)
     torch.save({"mean": torch.cat(means), "std": torch.cat(stds), "captions": captions}, path + ".tmp")
     os.replace(path + ".tmp", path)
-    log(args, f"latents: {pixels.shape[0]} images encoded ({len(train)} and their mirror images)")
+    log(args, f"latents: {pixels.shape[0]} images encoded ({len(train)} and their mirror images; {args.unlabelled_images} of them unlabelled)")
 
 
 def mirror_caption(text):
@@ -525,6 +551,9 @@ def main():
                     help="the first N images of demo seed 0: the trainability benchmark's real set a (docs/trainability.md), "
                          "so the generator learns from no labelled image outside it")
     ap.add_argument("--val-images", type=int, default=200)
+    ap.add_argument("--unlabelled-images", type=int, default=0,
+                    help="the VAE, UNet and text encoder also learn from this many captioned images after the labelled ones "
+                         "(demo seed 0; their boxes are never read, so teacher independence holds)")
     ap.add_argument("--max-merges", type=int, default=600)
     ap.add_argument("--vae-iters", type=int, default=5500)
     ap.add_argument("--vae-batch", type=int, default=16)

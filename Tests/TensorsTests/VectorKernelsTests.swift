@@ -34,4 +34,20 @@ final class VectorKernelsTests: XCTestCase {
         XCTAssertEqual(y[4], 0.5, accuracy: 1e-7)
         XCTAssertEqual(Double(y[0] + y[1] + y[2]), 1, accuracy: 1e-6)
     }
+
+    /// `DATAENGINE_VECTOR`: baseline forces the Swift code; a typo or avx2 on a CPU without it is said, not ignored.
+    func testTheEnvironmentValueIsCheckedAndAnUnknownOneIsReported() {
+        XCTAssertEqual(VectorPath.choose(requested: nil, avx2Available: true).path, .avx2)
+        XCTAssertEqual(VectorPath.choose(requested: "", avx2Available: false).path, .baseline)
+        XCTAssertEqual(VectorPath.choose(requested: "BASELINE", avx2Available: true).path, .baseline)
+        XCTAssertNil(VectorPath.choose(requested: "baseline", avx2Available: true).warning)
+        XCTAssertEqual(VectorPath.choose(requested: "avx2", avx2Available: true).path, .avx2)
+        XCTAssertNil(VectorPath.choose(requested: "avx2", avx2Available: true).warning)
+        let unavailable = VectorPath.choose(requested: "avx2", avx2Available: false)
+        XCTAssertEqual(unavailable.path, .baseline)
+        XCTAssertTrue(unavailable.warning?.contains("no AVX2") == true, "\(String(describing: unavailable.warning))")
+        let typo = VectorPath.choose(requested: "avx-2", avx2Available: true)
+        XCTAssertEqual(typo.path, .avx2)
+        XCTAssertTrue(typo.warning?.contains("DATAENGINE_VECTOR=avx-2 ignored: expected baseline or avx2") == true, "\(String(describing: typo.warning))")
+    }
 }

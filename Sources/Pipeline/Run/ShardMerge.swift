@@ -14,7 +14,7 @@ public struct ShardMerge: Sendable {
         public var sourceItems: Int
         public var outputs: [String: SinkSummary]
         public var seconds: Double
-        /// Where the time went, in order: "reading checkpoints", "placing units (coco)", "finalizing (coco)", ...
+        /// Where the time went, in order: "checking shards", "reading checkpoints", "placing units (coco)", "finalizing (coco)", ..., "installing".
         public var phases: [(name: String, seconds: Double)]
     }
 
