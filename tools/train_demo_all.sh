@@ -13,7 +13,9 @@
 # Usage: tools/train_demo_all.sh [WORK (default /work/demo-v2)] [OUT (default WORK/model)]
 # Environment: UNET_ITERS (3000), ADAPTER_ITERS (4000), GENERATED_PROB (0: train_adapter.py --generated-prob, the
 # share of training images replaced by generated variants; ship that adapter only if it labels generated images
-# better), GENERATED_RATIOS ("0.2 0.4": the encode ratios of those variants), THREADS (2), PYTHON (/root/venv-ref/bin/python)
+# better), GENERATED_RATIOS ("0.2 0.4": the encode ratios of those variants), UNLABELLED_IMAGES (0: captioned images
+# after the labelled 500 that the VAE, UNet and text encoder also learn from, boxes never read), THREADS (2),
+# PYTHON (/root/venv-ref/bin/python)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-/work/demo-v2}
@@ -25,10 +27,12 @@ data=$work/data/coco
 for stage in data tokenizer vae latents unet; do
   extra=()
   [ "$stage" = unet ] && extra=(--unet-iters "${UNET_ITERS:-3000}")
-  "$py" tools/train_demo_model.py --work "$work" --out "$out" --stage "$stage" --threads "$threads" "${extra[@]}"
+  "$py" tools/train_demo_model.py --work "$work" --out "$out" --stage "$stage" --threads "$threads" \
+    --unlabelled-images "${UNLABELLED_IMAGES:-0}" "${extra[@]}"
 done
 if [ ! -f "$work/export.done" ]; then
-  "$py" tools/train_demo_model.py --work "$work" --out "$out" --stage export --threads "$threads"
+  "$py" tools/train_demo_model.py --work "$work" --out "$out" --stage export --threads "$threads" \
+    --unlabelled-images "${UNLABELLED_IMAGES:-0}"
   touch "$work/export.done"
 fi
 if [ ! -f "$out/adapter/config.json" ]; then
