@@ -16,6 +16,9 @@ model of exactly the SD architecture, in the diffusers folder layout:
 Teacher independence (issue 16): the model learns from the first --train-images (500) images of demo seed 0 only,
 the trainability benchmark's real set a (docs/trainability.md), which holds the shipped 160 (its first 160). The
 UNet also sees each image's mirror image, with "left" and "right" swapped in its captions.
+--unlabelled-images N adds the next N images of the same stream to what the VAE, UNet and text encoder learn from,
+reading their pixels and captions and never their boxes (Stable Diffusion, too, learns from captioned images without
+boxes); the adapter still learns from a alone.
 
 Stages (each resumable from its own checkpoint under --work; rerun the same command after a stop):
   data      regenerate the training set with tools/make_demo_dataset.py (same seed: the shipped 160 train images are
@@ -126,19 +129,19 @@ def load_unlabelled(args):
     """The captioned images after the labelled ones (--unlabelled-images), or none; their boxes are never read."""
     if args.unlabelled_images <= 0:
         return []
-    root = unlabelled_dir(args)
-    with open(os.path.join(root, "annotations", "captions_train.json"), encoding="utf-8") as f:
-        caps = json.load(f)
-    by_image = {}
-    for a in caps["annotations"]:
-        by_image.setdefault(a["image_id"], []).append(a["caption"])
-    images = sorted(caps["images"], key=lambda im: im["id"])[args.train_images:]
-    assert len(images) == args.unlabelled_images, f"{root} holds {len(images)} images after the first {args.train_images}"
-    return [(os.path.join(root, "train", im["file_name"]), by_image.get(im["id"], [])) for im in images]
+    images = captioned_images(unlabelled_dir(args), "train")[args.train_images:]
+    if len(images) != args.unlabelled_images:
+        sys.exit(f"{unlabelled_dir(args)} holds {len(images)} images after the first {args.train_images}, not "
+                 f"--unlabelled-images {args.unlabelled_images}: delete {os.path.dirname(unlabelled_dir(args))} and rerun")
+    return images
 
 
 def load_split(args, split):
-    root = data_dir(args)
+    return captioned_images(data_dir(args), split)
+
+
+def captioned_images(root, split):
+    """(image path, its captions) of a demo COCO folder's split, by image id."""
     with open(os.path.join(root, "annotations", f"captions_{split}.json"), encoding="utf-8") as f:
         caps = json.load(f)
     by_image = {}

@@ -41,7 +41,7 @@ struct BenchMergeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Work in this directory and keep it (default: a temporary one, removed).", valueName: "dir"))
     var keep: String?
 
-    @Flag(help: "With --keep: merge the run root an earlier run kept there again, without generating it (profiling the merge).")
+    @Flag(help: "With --keep: merge the run root an earlier run kept there again, without generating it (profiling the merge; the kept run's shard count and batch size are reported, --images, --annotations, --shards and --batch-size are not read).")
     var reuse = false
 
     @Flag(help: "Write an empty file per image and hard-link them in the merge (default: images excluded).")
@@ -108,7 +108,8 @@ struct BenchMergeCommand: ParsableCommand {
             throw ValidationError("the merged file holds \(loaded.images.count) images; the source \(sourceImages)")
         }
         let bytes = (try? FileManager.default.attributesOfItem(atPath: merged.path)[.size] as? Int) ?? 0
-        let result = Result(images: loaded.images.count, annotations: loaded.annotations.count, shards: shards, batchSize: batchSize, imageFiles: imageFiles,
+        let batchSize = reuse ? try keptBatchSize(root: root) : self.batchSize
+        let result = Result(images: loaded.images.count, annotations: loaded.annotations.count, shards: summary.shards, batchSize: batchSize, imageFiles: imageFiles,
                             setupSeconds: setupSeconds, mergeSeconds: mergeSeconds, loadSeconds: loadSeconds,
                             mergeOverLoad: mergeSeconds / loadSeconds, mergedFileBytes: bytes, peakRSSBytes: ProcessMemory.peakResident ?? 0)
         if json {
@@ -116,13 +117,21 @@ struct BenchMergeCommand: ParsableCommand {
             encoder.outputFormatting = [.sortedKeys]
             print(String(decoding: try encoder.encode(result), as: UTF8.self))
         } else {
-            print("merged:    \(result.images) images, \(result.annotations) annotations from \(shards) shards of batches of \(batchSize) (setup \(String(format: "%.0f", setupSeconds)) s)")
+            print("merged:    \(result.images) images, \(result.annotations) annotations from \(result.shards) shards of batches of \(batchSize) (setup \(String(format: "%.0f", setupSeconds)) s)")
             print("images:    " + (imageFiles ? "an empty file per image, hard-linked by the merge" : "excluded (no image files)"))
             print(String(format: "merge:     %.2f s", mergeSeconds) + " (" + summary.phases.map { "\($0.name) " + String(format: "%.1f s", $0.seconds) }.joined(separator: ", ") + ")")
             print(String(format: "load:      %.2f s (COCOReader, the merged %@)", loadSeconds, ProcessMemory.format(bytes)))
             print(String(format: "ratio:     merge / load = %.2f", result.mergeOverLoad))
             print("peak RSS:  \(ProcessMemory.format(result.peakRSSBytes)) (the whole process, setup included)")
         }
+    }
+
+    /// The batch size of the run kept in `root` (its first shard's plan).
+    func keptBatchSize(root: URL) throws -> Int {
+        guard let plan = try ShardInventory(root: root, catalog: Self.catalog).shards.first?.plan else {
+            throw ValidationError("\(root.path) holds no readable shard plan: run `bench merge --keep DIR` without --reuse first")
+        }
+        return plan.batchSize
     }
 
     /// Generates the source and runs it as `shards` shards into `root`; returns the source's image count.

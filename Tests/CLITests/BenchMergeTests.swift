@@ -18,4 +18,22 @@ final class BenchMergeTests: XCTestCase {
             XCTAssertEqual(try XCTUnwrap(json["merge_over_load"] as? Double), merge / load, accuracy: 1e-9)
         }
     }
+
+    /// `--reuse` merges the run root a `--keep` run left, reporting that run's shards and batch size, not the flags'.
+    func testReuseMergesTheKeptRunRootAgain() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bench-merge-reuse-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let kept = try CLIHarness.run(["bench", "merge", "--images", "40", "--annotations", "200", "--shards", "2", "--batch-size", "4", "--keep", dir.path, "--json"])
+        XCTAssertEqual(kept.status, 0, kept.stderr)
+        let again = try CLIHarness.run(["bench", "merge", "--keep", dir.path, "--reuse", "--json"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any], again.stdout)
+        XCTAssertEqual(json["images"] as? Int, 40)
+        XCTAssertEqual(json["annotations"] as? Int, 200)
+        XCTAssertEqual(json["shards"] as? Int, 2)
+        XCTAssertEqual(json["batch_size"] as? Int, 4)
+        let refused = try CLIHarness.run(["bench", "merge", "--reuse"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("--reuse needs --keep DIR"), refused.stderr)
+    }
 }
