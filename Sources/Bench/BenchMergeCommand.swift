@@ -15,8 +15,8 @@ struct BenchMergeCommand: ParsableCommand {
         Generates the synthetic train2017-scale instances file of `bench load` (118,287 images, 860,001 \
         annotations), runs a load -> write pipeline on it as --shards shards (the real runner and checkpoints; the \
         writer is the real COCO writer except that it writes no image files: images excluded), then times `merge` \
-        of the run root (checks, loading checkpoints, regrouping, annotation shards, the merged instances file, \
-        statistics) and COCOReader's load of the merged instances file, in this process, one after the other. \
+        of the run root (checks, ordering, splicing the merged instances file and statistics from the shards' \
+        files and splice parts) and COCOReader's load of the merged instances file, in this process, one after the other. \
         Prints both, their ratio and the peak memory. With --image-files the writer writes an empty file per \
         image and the merge hard-links them, as a real merge does.
 
@@ -207,7 +207,7 @@ final class Shared<Value>: @unchecked Sendable {  // Unchecked: guarded by `lock
 
 /// `WriteStage` without image bytes: an empty file per image (`--image-files`) or none; no JPEG is read or copied.
 /// Placing units in the merge and finalizing are the writer's own.
-final class AnnotationsOnlyWriter: SinkStage {
+final class AnnotationsOnlyWriter: SplicingSink {
     let writer: WriteStage
     static let writesImageFiles = Shared<Bool>()
     var imageFiles: Bool { Self.writesImageFiles.get() ?? true }
@@ -240,5 +240,9 @@ final class AnnotationsOnlyWriter: SinkStage {
 
     func finalize(_ units: [UnitOutput], reference: [UnitOutput], context: StageContext) throws -> SinkSummary {
         try writer.finalize(units, reference: reference, context: context)
+    }
+
+    func splice(_ shards: [SpliceInput], order: SpliceOrder, context: StageContext) throws -> SinkSummary? {
+        try writer.splice(shards, order: order, context: context, linkingImages: imageFiles)
     }
 }

@@ -70,38 +70,78 @@ public enum COCOWriter {
         try AtomicFile.write(encodeCaptions(dataset, file: url.path), to: url)
     }
 
+    /// Where the records of one of a file's lists lie: record k is bytes `range(k)` (records are separated by
+    /// `,\n`, the first follows `[\n`).
+    public struct Records: Sendable, Equatable {
+        public var first: Int
+        public var ends: [Int]
+        public init(first: Int, ends: [Int]) { self.first = first; self.ends = ends }
+        public var count: Int { ends.count }
+        public func range(_ k: Int) -> Range<Int> { (k == 0 ? first : ends[k - 1] + 2)..<ends[k] }
+    }
+
+    /// Where the parts of an instances or captions file lie: the header (`{`, info, licenses) is `0..<headerEnd`,
+    /// then the `images` and `annotations` lists, then the tail from `tailStart` (`,\n"categories": [...]\n}\n`
+    /// in an instances file, `\n}\n` in a captions file). Files of one dataset's parts can be spliced from these.
+    public struct Layout: Sendable, Equatable {
+        public var headerEnd: Int
+        public var images: Records
+        public var annotations: Records
+        public var tailStart: Int
+        public init(headerEnd: Int, images: Records, annotations: Records, tailStart: Int) {
+            (self.headerEnd, self.images, self.annotations, self.tailStart) = (headerEnd, images, annotations, tailStart)
+        }
+    }
+
     // MARK: Layout
 
     static func encode(_ d: DetectionDataset, file: String, segmentation fill: SegmentationFill = .omit) throws -> [UInt8] {
+        try encodeWithLayout(d, file: file, segmentation: fill).bytes
+    }
+
+    /// The instances file's bytes and where each record lies in them.
+    public static func encodeWithLayout(_ d: DetectionDataset, file: String, segmentation fill: SegmentationFill = .omit) throws -> (bytes: [UInt8], layout: Layout) {
         var segmentationBytes = 0
         for a in d.annotations { segmentationBytes += a.segmentation?.range.count ?? 0 }
         var out = JSONEmitter(capacity: segmentationBytes + 160 * d.annotations.count + 120 * d.images.count + 80 * d.categories.count + 256)
         header(d, into: &out)
-        try parallelList("images", d.images, into: &out) { out, i, image in try self.image(image, index: i, file: file, into: &out) }
+        let headerEnd = out.bytes.count
+        let images = try parallelList("images", d.images, into: &out) { out, i, image in try self.image(image, index: i, file: file, into: &out) }
         out.raw(",\n")
-        try parallelList("annotations", d.annotations, into: &out) { out, i, a in try annotation(a, index: i, file: file, fill: fill, into: &out) }
+        let annotations = try parallelList("annotations", d.annotations, into: &out) { out, i, a in try annotation(a, index: i, file: file, fill: fill, into: &out) }
+        let tailStart = out.bytes.count
         out.raw(",\n")
         list("categories", d.categories, into: &out) { out, _, c in category(c, into: &out) }
         out.raw("\n}\n")
-        return out.bytes
+        return (out.bytes, Layout(headerEnd: headerEnd, images: images, annotations: annotations, tailStart: tailStart))
     }
 
     static func encodeCaptions(_ d: DetectionDataset, file: String) throws -> [UInt8] {
+        try encodeCaptionsWithLayout(d, file: file).bytes
+    }
+
+    /// The captions file's bytes and where each record lies in them.
+    public static func encodeCaptionsWithLayout(_ d: DetectionDataset, file: String) throws -> (bytes: [UInt8], layout: Layout) {
         var out = JSONEmitter(capacity: 120 * d.images.count + 120 * d.captions.count + 256)
         header(d, into: &out)
-        try list("images", d.images, into: &out) { out, i, image in try self.image(image, index: i, file: file, into: &out) }
+        let headerEnd = out.bytes.count
+        let images = try list("images", d.images, into: &out) { out, i, image in try self.image(image, index: i, file: file, into: &out) }
         out.raw(",\n")
-        list("annotations", d.captions, into: &out) { out, _, c in
-            out.raw("{\"id\": ")
-            out.int(c.id)
-            out.raw(", \"image_id\": ")
-            out.int(c.imageId)
-            out.raw(", \"caption\": ")
-            out.string(c.text)
-            out.byte(UInt8(ascii: "}"))
-        }
+        let captions = list("annotations", d.captions, into: &out) { out, _, c in caption(c, into: &out) }
+        let tailStart = out.bytes.count
         out.raw("\n}\n")
-        return out.bytes
+        return (out.bytes, Layout(headerEnd: headerEnd, images: images, annotations: captions, tailStart: tailStart))
+    }
+
+    /// A caption record: `{"id": 1, "image_id": 7, "caption": "..."}`.
+    package static func caption(_ c: Caption, into out: inout JSONEmitter) {
+        out.raw("{\"id\": ")
+        out.int(c.id)
+        out.raw(", \"image_id\": ")
+        out.int(c.imageId)
+        out.raw(", \"caption\": ")
+        out.string(c.text)
+        out.byte(UInt8(ascii: "}"))
     }
 
     static func header(_ d: DetectionDataset, into out: inout JSONEmitter) {
@@ -112,39 +152,53 @@ public enum COCOWriter {
         out.raw(",\n")
     }
 
-    /// `"name": [\n{...},\n{...}\n]` (or `[]` when empty).
+    /// `"name": [\n{...},\n{...}\n]` (or `[]` when empty). Returns where the records lie.
+    @discardableResult
     static func list<T>(_ name: StaticString, _ items: [T], into out: inout JSONEmitter,
-                        _ item: (inout JSONEmitter, Int, T) throws -> Void) rethrows {
+                        _ item: (inout JSONEmitter, Int, T) throws -> Void) rethrows -> Records {
         out.byte(UInt8(ascii: "\""))
         out.raw(name)
         out.raw("\": [")
+        var records = Records(first: out.bytes.count + 1, ends: [])
+        records.ends.reserveCapacity(items.count)
         for (i, x) in items.enumerated() {
             out.raw(i == 0 ? "\n" : ",\n")
             try item(&out, i, x)
+            records.ends.append(out.bytes.count)
         }
         out.raw(items.isEmpty ? "]" : "\n]")
+        return records
     }
 
     /// `list`, its records encoded on all cores in contiguous chunks (each record's bytes depend on it alone, so
     /// the joined chunks are the same bytes). For train2017-sized files; small lists stay on one thread.
     static func parallelList<T: Sendable>(_ name: StaticString, _ items: [T], into out: inout JSONEmitter,
-                                          _ item: @Sendable (inout JSONEmitter, Int, T) throws -> Void) throws {
+                                          _ item: @Sendable (inout JSONEmitter, Int, T) throws -> Void) throws -> Records {
         let chunkCount = min(AvailableCPUs.current.count * 4, items.count / 20_000)
         guard chunkCount > 1 else { return try list(name, items, into: &out, item) }
         let capacity = out.bytes.capacity / chunkCount
         let parts = try parallelMap(count: chunkCount) { c in
             var part = JSONEmitter(capacity: capacity)
+            var ends: [Int] = []
             for i in items.count * c / chunkCount ..< items.count * (c + 1) / chunkCount {
                 part.raw(i == 0 ? "\n" : ",\n")
                 try item(&part, i, items[i])
+                ends.append(part.bytes.count)
             }
-            return part.bytes
+            return (part.bytes, ends)
         }
         out.byte(UInt8(ascii: "\""))
         out.raw(name)
         out.raw("\": [")
-        for part in parts { out.bytes.append(contentsOf: part) }
+        var records = Records(first: out.bytes.count + 1, ends: [])
+        records.ends.reserveCapacity(items.count)
+        for (bytes, ends) in parts {
+            let base = out.bytes.count
+            records.ends += ends.map { $0 + base }
+            out.bytes.append(contentsOf: bytes)
+        }
         out.raw("\n]")
+        return records
     }
 
     // MARK: Records

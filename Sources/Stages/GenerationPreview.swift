@@ -7,10 +7,14 @@ import Pipeline
 /// (references: their ground truth; variants: the labels with class and score), so a person can judge a
 /// generated dataset at a glance.
 public enum GenerationPreview {
+    /// References shown (rows) and variants per reference (columns) by default.
+    public static let rows = 8
+    public static let columns = 4
+
     /// The sheet for up to `rows` references (lowest ids first) and up to `columns` variants each, or nil when
     /// no item is generated.
     public static func render(generated: [DatasetItem], references: [DatasetItem], categories: [Category],
-                              rows: Int = 8, columns: Int = 4) -> RGBImage? {
+                              rows: Int = GenerationPreview.rows, columns: Int = GenerationPreview.columns) -> RGBImage? {
         let byReference = Dictionary(grouping: generated.filter { $0.image.provenance != nil }) { $0.image.provenance!.referenceImageId }
         guard !byReference.isEmpty else { return nil }
         let referenceById = Dictionary(references.map { ($0.image.id, $0) }, uniquingKeysWith: { a, _ in a })

@@ -70,8 +70,8 @@ public struct WriteConfig: StageConfig, Equatable {
     }
 }
 
-/// Writes items as a COCO dataset (`images/shard-NNNNN/…`, one annotation file per shard, then the merged
-/// `annotations/instances_<name>.json`), a VOCdevkit, or a YOLO dataset (ultralytics: `images/`, `labels/`,
+/// Writes items as a COCO dataset (`images/shard-NNNNN/…`, one annotation file per shard while the run goes on,
+/// then the merged `annotations/instances_<name>.json` in their place), a VOCdevkit, or a YOLO dataset (ultralytics: `images/`, `labels/`,
 /// then `data.yaml`), plus statistics against the reference. One unit is one shard; a shard's images and its
 /// annotation or label files are written before the unit is committed.
 public final class WriteStage: SinkStage {
@@ -263,15 +263,17 @@ public final class WriteStage: SinkStage {
         var outputs: [String: String] = [:]
         var written = dataset(of: items, context: context)
         let referenceItems = reference.flatMap(\.items)
-        let statistics = BackgroundValue { [written] in
-            let referenceSet = DetectionDataset(images: referenceItems.map(\.image), annotations: referenceItems.flatMap(\.annotations),
-                                                categories: context.meta.categories)
-            return DatasetStatistics(dataset: written, name: name, reference: referenceSet, referenceName: context.meta.name)
+        let tallies = BackgroundValue { [written] in
+            (DatasetTally(written), DatasetTally(DetectionDataset(images: referenceItems.map(\.image), annotations: referenceItems.flatMap(\.annotations),
+                                                                  categories: context.meta.categories)))
         }
+        var layouts: (instances: COCOWriter.Layout?, captions: COCOWriter.Layout?, referenceBoxes: COCOWriter.Layout?)
         switch config.format {
         case .coco:
             let instances = root.appendingPathComponent("annotations/instances_\(name).json")
-            try COCOWriter.write(written, to: instances, segmentation: config.segmentation)
+            layouts.instances = try writeInstances(written, to: instances)
+            // The per-unit annotation files are for reading a run in progress; the finished dataset has the merged file.
+            try? FileManager.default.removeItem(at: root.appendingPathComponent("annotations/shards"))
             outputs["annotations"] = instances.path
             outputs["images"] = root.appendingPathComponent("images").path
             var captionId = 0
@@ -282,7 +284,9 @@ public final class WriteStage: SinkStage {
             if config.captions && !captions.isEmpty {
                 written.captions = captions
                 let file = root.appendingPathComponent("annotations/captions_\(name).json")
-                try COCOWriter.writeCaptions(written, to: file)
+                let (bytes, layout) = try COCOWriter.encodeCaptionsWithLayout(written, file: file.path)
+                try AtomicFile.write(bytes, to: file)
+                layouts.captions = layout
                 outputs["captions"] = file.path
             }
         case .voc:
@@ -301,9 +305,15 @@ public final class WriteStage: SinkStage {
             try AtomicFile.write(Self.renameMapping(renames), to: file)
             outputs["renamed_images"] = file.path
         }
-        try writeGenerationExtras(items, referenceItems: referenceItems, root: root, name: name, context: context, outputs: &outputs)
-        try statistics.value.write(to: root)
+        layouts.referenceBoxes = try writeGenerationExtras(items, referenceItems: referenceItems, root: root, name: name, context: context, outputs: &outputs)
+        let (tally, referenceTally) = try tallies.value
+        try statistics(tally, reference: referenceTally, context: context).write(to: root)
         outputs["statistics"] = root.appendingPathComponent("stats.md").path
+        if let folder = context.spliceDirectory, let instances = layouts.instances, !config.includeReferences {
+            try COCOSpliceParts(items: items, referenceItems: referenceItems, instances: instances, captions: layouts.captions,
+                                referenceBoxes: layouts.referenceBoxes, tally: tally, referenceTally: referenceTally, renamed: renames.count)
+                .write(to: COCOSpliceParts.file(in: folder))
+        }
         return SinkSummary(outputs: outputs, images: written.images.count, annotations: written.annotations.count,
                            problems: problems.isEmpty ? nil : problems)
     }
@@ -343,13 +353,28 @@ public final class WriteStage: SinkStage {
         return written
     }
 
+    /// The written dataset's statistics against its reference (the run's source), from their tallies.
+    func statistics(_ tally: DatasetTally, reference: DatasetTally, context: StageContext) -> DatasetStatistics {
+        DatasetStatistics(tally: tally, categories: context.meta.categories, name: datasetName(context),
+                          reference: (reference, context.meta.categories), referenceName: context.meta.name)
+    }
+
+    /// Writes the instances file; returns where its records lie.
+    func writeInstances(_ dataset: DetectionDataset, to file: URL) throws -> COCOWriter.Layout {
+        let (bytes, layout) = try COCOWriter.encodeWithLayout(dataset, file: file.path, segmentation: config.segmentation)
+        try AtomicFile.write(bytes, to: file)
+        return layout
+    }
+
     /// For generated items: the reference boxes moved into each generated image's frame
     /// (`annotations/reference_boxes_<name>.json`, COCO; the ground truth for checking label fidelity with
-    /// `dataengine eval`) and `preview.jpg`.
+    /// `dataengine eval`) and `preview.jpg`. Returns where the reference boxes file's records lie.
+    @discardableResult
     func writeGenerationExtras(_ items: [DatasetItem], referenceItems: [DatasetItem], root: URL, name: String,
-                               context: StageContext, outputs: inout [String: String]) throws {
+                               context: StageContext, outputs: inout [String: String]) throws -> COCOWriter.Layout? {
         let generated = items.filter { $0.image.provenance != nil }
-        guard !generated.isEmpty else { return }
+        guard !generated.isEmpty else { return nil }
+        var layout: COCOWriter.Layout?
         if config.format == .coco {
             let boxes = DetectionDataset(info: context.meta.info, licenses: context.meta.licenses, images: generated.map(\.image),
                                          annotations: generated.flatMap { item in (item.referenceAnnotations ?? []).map { a in
@@ -359,10 +384,16 @@ public final class WriteStage: SinkStage {
                                          } },
                                          categories: context.meta.categories)
             let file = root.appendingPathComponent("annotations/reference_boxes_\(name).json")
-            try COCOWriter.write(boxes, to: file, segmentation: config.segmentation)
+            layout = try writeInstances(boxes, to: file)
             outputs["reference_boxes"] = file.path
         }
-        if let sheet = GenerationPreview.render(generated: items, references: referenceItems, categories: context.meta.categories) {
+        try writePreview(generated: items, references: referenceItems, root: root, context: context, outputs: &outputs)
+        return layout
+    }
+
+    /// `preview.jpg`, when an item is generated.
+    func writePreview(generated: [DatasetItem], references: [DatasetItem], root: URL, context: StageContext, outputs: inout [String: String]) throws {
+        if let sheet = GenerationPreview.render(generated: generated, references: references, categories: context.meta.categories) {
             let file = root.appendingPathComponent("preview.jpg")
             try AtomicFile.write(try JPEG.encode(sheet, quality: 90), to: file)
             outputs["preview"] = file.path

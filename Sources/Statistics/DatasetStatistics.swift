@@ -131,23 +131,28 @@ public struct DatasetStatistics: Codable, Hashable, Sendable {
 
     /// Computes the statistics of `dataset`, and of `reference` and the comparison when one is given.
     public init(dataset: DetectionDataset, name: String, reference: DetectionDataset? = nil, referenceName: String? = nil) {
+        self.init(tally: DatasetTally(dataset), categories: dataset.categories, name: name,
+                  reference: reference.map { (DatasetTally($0), $0.categories) }, referenceName: referenceName)
+    }
+
+    /// The statistics of a dataset counted as `tally` (with its `categories`), and of a reference, when given.
+    public init(tally: DatasetTally, categories datasetCategories: [Category], name: String,
+                reference: (tally: DatasetTally, categories: [Category])? = nil, referenceName: String? = nil) {
         self.name = name
         self.referenceName = reference == nil ? nil : (referenceName ?? "reference")
-        let counts = Self.categoryCounts(dataset)
-        let referenceCounts = reference.map(Self.categoryCounts)
-        self.dataset = Self.summarize(dataset)
-        self.reference = reference.map(Self.summarize)
+        self.dataset = Self.summarize(tally)
+        self.reference = reference.map { Self.summarize($0.tally) }
 
         var names: [Int: String] = [:]
         for c in reference?.categories ?? [] where names[c.id] == nil { names[c.id] = c.name }
-        for c in dataset.categories { names[c.id] = c.name }
+        for c in datasetCategories { names[c.id] = c.name }
         categories = names.keys.sorted().map { id in
-            let refInstances = referenceCounts.map { $0.instances[id] ?? 0 }
-            let instances = counts.instances[id] ?? 0
+            let refInstances = reference.map { $0.tally.categoryInstances[id] ?? 0 }
+            let instances = tally.categoryInstances[id] ?? 0
             return CategoryRow(id: id, name: names[id]!,
                                referenceInstances: refInstances, instances: instances,
-                               referenceImages: referenceCounts.map { $0.images[id] ?? 0 },
-                               images: counts.images[id] ?? 0,
+                               referenceImages: reference.map { $0.tally.categoryImages[id] ?? 0 },
+                               images: tally.categoryImages[id] ?? 0,
                                gain: refInstances.flatMap { $0 > 0 ? Double(instances) / Double($0) : nil })
         }
 
@@ -167,97 +172,33 @@ public struct DatasetStatistics: Codable, Hashable, Sendable {
 
     // MARK: - Counting
 
-    static func categoryCounts(_ d: DetectionDataset) -> (instances: [Int: Int], images: [Int: Int]) {
-        var instances: [Int: Int] = [:]
-        var imageSets: [Int: Set<Int>] = [:]
-        for a in d.annotations where !a.isCrowd {
-            instances[a.categoryId, default: 0] += 1
-            imageSets[a.categoryId, default: []].insert(a.imageId)
+    static func summarize(_ t: DatasetTally) -> Summary {
+        let total = Double(max(t.instances, 1))
+        var scores: ScoreHistogram?
+        if t.sawScore {
+            var sum = 0.0
+            for s in t.scores { sum += s }
+            scores = ScoreHistogram(bins: t.scoreBins, outOfRange: t.scoresOutOfRange, missing: t.scoresMissing,
+                                    mean: t.scores.isEmpty ? nil : sum / Double(t.scores.count))
         }
-        return (instances, imageSets.mapValues(\.count))
-    }
-
-    static func summarize(_ d: DetectionDataset) -> Summary {
-        var sizeById: [Int: (width: Int, height: Int)] = [:]
-        for image in d.images { sizeById[image.id] = (image.width, image.height) }
-        let categoryIds = Set(d.categories.map(\.id))
-
-        var annotatedImageIds = Set<Int>()
-        var anyAnnotationImageIds = Set<Int>()
-        var instances = 0, crowd = 0, difficult = 0, truncated = 0, zeroArea = 0, outside = 0
-        var unknownImages = 0, unknownCategories = 0
-        var small = 0, medium = 0, large = 0
-        var widths: [Double] = [], heights: [Double] = [], areas: [Double] = []
-        var attributes = AttributeCounts(easy: 0, hard: 0, unknown: 0, other: 0, missing: 0)
-        var sawAttribute = false
-        var scores = ScoreHistogram(bins: Array(repeating: 0, count: 10), outOfRange: 0, missing: 0, mean: nil)
-        var sawScore = false
-        var scoreSum = 0.0, scoreCount = 0
-
-        for a in d.annotations {
-            anyAnnotationImageIds.insert(a.imageId)
-            if a.isCrowd { crowd += 1 } else {
-                instances += 1
-                annotatedImageIds.insert(a.imageId)
-                if a.area < 32 * 32 { small += 1 } else if a.area < 96 * 96 { medium += 1 } else { large += 1 }
-                widths.append(a.bbox.width)
-                heights.append(a.bbox.height)
-                areas.append(a.bbox.area)
-            }
-            if a.difficult == true { difficult += 1 }
-            if a.truncated == true { truncated += 1 }
-            if !(a.bbox.width > 0 && a.bbox.height > 0) { zeroArea += 1 }
-            if let size = sizeById[a.imageId] {
-                let b = a.bbox
-                if b.x < -0.5 || b.y < -0.5 || b.maxX > Double(size.width) + 0.5 || b.maxY > Double(size.height) + 0.5 {
-                    outside += 1
-                }
-            } else {
-                unknownImages += 1
-            }
-            if !categoryIds.contains(a.categoryId) { unknownCategories += 1 }
-            switch a.attribute {
-            case nil: attributes.missing += 1
-            case "easy"?: attributes.easy += 1; sawAttribute = true
-            case "hard"?: attributes.hard += 1; sawAttribute = true
-            case "unknown"?: attributes.unknown += 1; sawAttribute = true
-            default: attributes.other += 1; sawAttribute = true
-            }
-            if let s = a.score {
-                sawScore = true
-                if s.isFinite && s >= 0 && s <= 1 {
-                    scores.bins[min(9, Int(s * 10))] += 1
-                    scoreSum += s
-                    scoreCount += 1
-                } else {
-                    scores.outOfRange += 1
-                }
-            } else {
-                scores.missing += 1
-            }
-        }
-        if scoreCount > 0 { scores.mean = scoreSum / Double(scoreCount) }
-        let total = Double(max(instances, 1))
         return Summary(
-            images: d.images.count,
-            annotatedImages: d.images.reduce(0) { $0 + (annotatedImageIds.contains($1.id) ? 1 : 0) },
-            imagesWithoutAnnotations: d.images.reduce(0) { $0 + (anyAnnotationImageIds.contains($1.id) ? 0 : 1) },
-            annotations: d.annotations.count,
-            instances: instances, crowd: crowd, difficult: difficult, truncated: truncated,
-            zeroAreaBoxes: zeroArea, boxesOutsideImage: outside,
-            annotationsOfUnknownImages: unknownImages, annotationsOfUnknownCategories: unknownCategories,
-            sizes: SizeBuckets(small: small, medium: medium, large: large,
-                               smallShare: instances == 0 ? 0 : Double(small) / total,
-                               mediumShare: instances == 0 ? 0 : Double(medium) / total,
-                               largeShare: instances == 0 ? 0 : Double(large) / total),
-            boxWidth: distribution(widths), boxHeight: distribution(heights), boxArea: distribution(areas),
-            attributes: sawAttribute ? attributes : nil,
-            scores: sawScore ? scores : nil)
+            images: t.images, annotatedImages: t.annotatedImages, imagesWithoutAnnotations: t.imagesWithoutAnnotations,
+            annotations: t.annotations,
+            instances: t.instances, crowd: t.crowd, difficult: t.difficult, truncated: t.truncated,
+            zeroAreaBoxes: t.zeroAreaBoxes, boxesOutsideImage: t.boxesOutsideImage,
+            annotationsOfUnknownImages: t.annotationsOfUnknownImages, annotationsOfUnknownCategories: t.annotationsOfUnknownCategories,
+            sizes: SizeBuckets(small: t.small, medium: t.medium, large: t.large,
+                               smallShare: t.instances == 0 ? 0 : Double(t.small) / total,
+                               mediumShare: t.instances == 0 ? 0 : Double(t.medium) / total,
+                               largeShare: t.instances == 0 ? 0 : Double(t.large) / total),
+            boxWidth: distribution(sorted: t.widths), boxHeight: distribution(sorted: t.heights), boxArea: distribution(sorted: t.areas),
+            attributes: t.sawAttribute ? AttributeCounts(easy: t.attributes[0], hard: t.attributes[1], unknown: t.attributes[2],
+                                                         other: t.attributes[3], missing: t.attributes[4]) : nil,
+            scores: scores)
     }
 
-    /// Min, quartiles (linear interpolation), max and mean; nil for no values. Infinite and NaN values are left out.
-    static func distribution(_ values: [Double]) -> Distribution? {
-        let sorted = values.filter(\.isFinite).sorted()
+    /// Min, quartiles (linear interpolation), max and mean of finite values, sorted; nil for none.
+    static func distribution(sorted: [Double]) -> Distribution? {
         guard !sorted.isEmpty else { return nil }
         func quantile(_ p: Double) -> Double {
             let position = p * Double(sorted.count - 1)

@@ -53,6 +53,22 @@ public enum AtomicFile {
     }
 
     public static func write(_ bytes: some Collection<UInt8>, to url: URL, createDirectories: Bool = true) throws {
+        try write(to: url, createDirectories: createDirectories) { writeAll in
+            if try bytes.withContiguousStorageIfAvailable({ try writeAll(UnsafeRawBufferPointer($0)) }) == nil {
+                try Array(bytes).withUnsafeBytes { try writeAll($0) }
+            }
+        }
+    }
+
+    /// `write` of the bytes `body` passes to the function it is given, in order, without joining them first. A
+    /// `body` that throws leaves no file.
+    public static func write(streamingTo url: URL, createDirectories: Bool = true, _ body: (([UInt8]) throws -> Void) throws -> Void) throws {
+        try write(to: url, createDirectories: createDirectories) { writeAll in
+            try withoutActuallyEscaping(writeAll) { writeAll in try body { chunk in try chunk.withUnsafeBytes { try writeAll($0) } } }
+        }
+    }
+
+    static func write(to url: URL, createDirectories: Bool, _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         let path = url.path
         let dir = url.deletingLastPathComponent().path
         if createDirectories { try makeDirectories(dir) }
@@ -73,9 +89,7 @@ public enum AtomicFile {
                 offset += n
             }
         }
-        if try bytes.withContiguousStorageIfAvailable({ try writeAll(UnsafeRawBufferPointer($0)) }) == nil {
-            try Array(bytes).withUnsafeBytes { try writeAll($0) }
-        }
+        try body(writeAll)
         if deferSync {
             ok = true
             guard close(fd) == 0 else { throw WriteError(path: target, operation: "close", code: errno) }
@@ -94,12 +108,39 @@ public enum AtomicFile {
 
     public static func write(_ text: String, to url: URL) throws { try write(Array(text.utf8), to: url) }
 
+    /// A whole file's bytes, read straight into the array (no `Data` in between: merges read hundreds of MB).
+    public static func read(_ path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw WriteError(path: path, operation: "open", code: errno) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw WriteError(path: path, operation: "stat", code: errno) }
+        let size = Int(info.st_size)
+        var failure: Int32 = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            count = 0
+            while count < size {
+                let n = Glibc.read(fd, buffer.baseAddress! + count, size - count)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 {
+                    failure = n < 0 ? errno : EIO  // a file that shrank while read
+                    break
+                }
+                count += n
+            }
+        }
+        guard failure == 0 else { throw WriteError(path: path, operation: "read", code: failure) }
+        return bytes
+    }
+
     /// Puts `source`'s bytes at `url` atomically: a hard link where the file system allows it (same device),
     /// else a copy. An existing file at `url` is replaced.
     public static func link(_ source: String, to url: URL) throws {
         let path = url.path
+        // In a staging folder (`writingUnsynced`) nothing is replaced and nobody reads before the rename: link in
+        // place, and look for the folder only when the link finds none (a merge links 118,287 images).
+        if deferSync, Glibc.link(source, path) == 0 { return }
         try makeDirectories(url.deletingLastPathComponent().path)
-        // In a staging folder (`writingUnsynced`) nothing is replaced and nobody reads before the rename: link in place.
         if deferSync, Glibc.link(source, path) == 0 { return }
         let tmp = path + ".\(getpid())" + temporarySuffix
         unlink(tmp)
@@ -141,3 +182,33 @@ public enum AtomicFile {
 /// glibc's `syncfs(2)` (declared only with _GNU_SOURCE, so not imported by the Glibc module).
 @_silgen_name("syncfs")
 private func linuxSyncfs(_ fd: Int32) -> Int32
+
+/// A file's bytes mapped read-only into memory (no copy, no fresh pages: merges read hundreds of MB of shard
+/// files); unmapped when released, so `bytes` may be read only while the object is alive (`withExtendedLifetime`).
+/// The file must not change while mapped.
+public final class MappedFile: @unchecked Sendable {  // Unchecked: the mapping is read-only and lives as long as the object.
+    public let bytes: UnsafeRawBufferPointer
+    public let path: String
+
+    public init(_ path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw AtomicFile.WriteError(path: path, operation: "open", code: errno) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw AtomicFile.WriteError(path: path, operation: "stat", code: errno) }
+        let size = Int(info.st_size)
+        guard size > 0 else {
+            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
+            throw AtomicFile.WriteError(path: path, operation: "map", code: errno)
+        }
+        bytes = UnsafeRawBufferPointer(start: base, count: size)
+    }
+
+    deinit {
+        if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+    }
+}

@@ -47,9 +47,25 @@ final class MergeTests: XCTestCase {
         let merge = try CLIHarness.run(["merge", root.path, "--out", out.path])
         XCTAssertEqual(merge.status, 0, merge.stderr)
         XCTAssertTrue(merge.stdout.contains("merged 3 shards (11 source images)"), merge.stdout)
+        // The COCO writer's output is spliced from the shards' files; the VOC writer's units are placed one by one.
+        XCTAssertTrue(merge.stdout.contains("splicing (demo_de)"), merge.stdout)
+        XCTAssertTrue(merge.stdout.contains("(demo_voc_de)") && !merge.stdout.contains("splicing (demo_voc_de)"), merge.stdout)
         let merged = CLIHarness.files(under: out)
         XCTAssertEqual(Set(merged.keys), Set(expected.keys))
         for (name, bytes) in expected { XCTAssertEqual(merged[name], bytes, "\(name) differs from the unsharded run's") }
+        XCTAssertTrue(merged.keys.contains("demo_de/annotations/captions_demo_de.json") && merged.keys.contains("demo_de/preview.jpg"))
+
+        // Shards without splice parts (run by an older dataengine) are placed unit by unit: the same bytes.
+        let placedRoot = temp.appendingPathComponent("placed-root")
+        try FileManager.default.copyItem(at: root, to: placedRoot)
+        for shard in 0..<3 {
+            try FileManager.default.removeItem(at: placedRoot.appendingPathComponent("shard-0000\(shard)-of-00003/splice"))
+        }
+        let placedOut = temp.appendingPathComponent("placed")
+        let placed = try CLIHarness.run(["merge", placedRoot.path, "--out", placedOut.path])
+        XCTAssertEqual(placed.status, 0, placed.stderr)
+        XCTAssertFalse(placed.stdout.contains("splicing"), placed.stdout)
+        XCTAssertEqual(CLIHarness.files(under: placedOut), merged)
 
         // Images are hard links to the shards' files, not copies.
         let image = try XCTUnwrap(merged.keys.first { $0.hasPrefix("demo_de/images/") && $0.hasSuffix(".jpg") })

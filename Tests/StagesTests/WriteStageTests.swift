@@ -66,6 +66,8 @@ final class WriteStageTests: XCTestCase {
         XCTAssertEqual(merged.images.count, 3)
         XCTAssertEqual(merged.captions.map(\.text), ["caption 1", "caption 2", "caption 3"])
         XCTAssertEqual(merged.categories, [Category(id: 3, name: "square")])
+        // The per-unit annotation files are for a run in progress: the finished dataset has the merged file only.
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("annotations/shards").path))
         for file in ["stats.md", "stats.json", "stats.csv", "stats.svg"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), file)
         }
@@ -76,9 +78,9 @@ final class WriteStageTests: XCTestCase {
         let out = temp.appendingPathComponent("seg")
         let stage = WriteStage(config: WriteConfig())
         let result = try stage.process(UnitOutput(items: [item(1, demoImage, width: 128, height: 128)]), context: context(out))
+        let unitFile = try String(contentsOf: out.appendingPathComponent("annotations/shards/shard-00004.json"), encoding: .utf8)
         _ = try stage.finalize([result], reference: [], context: context(out))
-        for file in ["annotations/instances_write.json", "annotations/shards/shard-00004.json"] {
-            let text = try String(contentsOf: out.appendingPathComponent(file), encoding: .utf8)
+        for text in [try String(contentsOf: out.appendingPathComponent("annotations/instances_write.json"), encoding: .utf8), unitFile] {
             XCTAssertTrue(text.contains(#""segmentation": [[1, 1, 6, 1, 6, 5, 1, 5]]"#), text)
         }
         let base = "source:\n  format: coco\n  instances: i.json\n  images: im\nstages:\n  - kind: write\n"

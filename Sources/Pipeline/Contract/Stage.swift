@@ -23,6 +23,9 @@ public struct StageContext: Sendable {
     public var computeThreads: Int
     /// What the run's units share (model cache, timings): one set per run.
     public var resources: RunResources
+    /// For a `SplicingSink`'s `finalize` in a shard's run: the folder to leave its splice parts in
+    /// (`RUNDIR/splice/<stage id>`); nil otherwise.
+    public var spliceDirectory: URL?
 
     public init(runSeed: UInt64, stageId: String, meta: DatasetMeta, unitIndex: Int, outputDirectory: URL?,
                 computeThreads: Int = 1, workDirectory: URL? = nil, resources: RunResources = RunResources(),

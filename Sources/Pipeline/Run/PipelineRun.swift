@@ -463,8 +463,13 @@ public final class PipelineRun: @unchecked Sendable {
     func performFinalize(segment: ExecutionGraph.Segment) throws {
         guard let sink = segment.stages.last as? any SinkStage else { return }
         let units = try outputs(of: segment)
-        let summary = try sink.finalize(units, reference: try sourceOutputs(),
-                                        context: context(stage: segment.tail, unit: 0, output: directory.output(of: segment.tail)))
+        let reference = try sourceOutputs()
+        var finalizing = context(stage: segment.tail, unit: 0, output: directory.output(of: segment.tail))
+        if sink is any SplicingSink, let keys = spliceKeys(units: units, reference: reference) {
+            finalizing.spliceDirectory = directory.splice(of: segment.tail)
+            try keys.write(to: SpliceKeys.file(in: directory.splice(of: segment.tail)))
+        }
+        let summary = try sink.finalize(units, reference: reference, context: finalizing)
         try checkpoints.save(summary, stage: segment.tail, unit: "final")
     }
 }

@@ -32,6 +32,8 @@ public final class RunDirectory: @unchecked Sendable {
     public func output(of stage: String) -> URL { url.appendingPathComponent("output").appendingPathComponent(stage) }
     /// A stage's intermediate files (generated images before a write stage copies them into a dataset).
     public func work(of stage: String) -> URL { url.appendingPathComponent("work").appendingPathComponent(stage) }
+    /// A shard's parts for merging a sink by splicing (`SplicingSink`): `splice/<stage>/`.
+    public func splice(of stage: String) -> URL { url.appendingPathComponent("splice").appendingPathComponent(stage) }
 
     public var exists: Bool { FileManager.default.fileExists(atPath: planFile.path) }
 

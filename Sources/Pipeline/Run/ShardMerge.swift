@@ -145,52 +145,66 @@ public struct ShardMerge: Sendable {
             phases.append((name, Date().timeIntervalSince(phaseStart)))
             phaseStart = Date()
         }
-        let states = try loadAll(shape)
-        endPhase("reading checkpoints")
-        let order = try SourceOrder(states: states, shards: inventory.shards)
-        // With a rounds stage, the sinks after it read its output: its input's items in the unsharded order, then
-        // each round's results in the order of the round's shared plan.
-        var barrierPosition: [Int: Int]?
-        var barrierCount = 0
-        if let rounds = shape.rounds {
-            let planned = try sharedPlans(rounds)
-            let output = try roundsInput(rounds, shape: shape, states: states, order: order)
-                + roundResults(states: states, planned: planned, segment: rounds).joined()
-            barrierCount = output.count
-            var positions: [Int: Int] = [:]
-            for (k, item) in output.enumerated() { positions[item.image.id] = k }
-            barrierPosition = positions
-        }
         let batchSize = plan.batchSize
+        let sinks = shape.graph.segments.filter(\.isSink)
+        var splices: [String: (inputs: [SpliceInput], order: SpliceOrder)] = [:]
+        if shape.rounds == nil {
+            for segment in sinks where segment.stages.last is any SplicingSink {
+                splices[segment.tail] = spliceOrder(stage: segment.tail, batchSize: batchSize)
+            }
+            endPhase("ordering")
+        }
+        // What placing units needs (every shard's checkpoints), read only when a sink is not spliced.
+        var placing: Placing?
+        func placingState() throws -> Placing {
+            if let placing { return placing }
+            let made = try Placing(merge: self, shape: shape)
+            endPhase("reading checkpoints")
+            placing = made
+            return made
+        }
 
         let staging = URL(fileURLWithPath: out.path + ".merging")
         try? FileManager.default.removeItem(at: staging)
         try AtomicFile.makeDirectories(staging.path)
         var outputs: [String: SinkSummary] = [:]
+        var sourceItems = splices.values.first?.order.sourceItems
         // One sync of the staging folder before it is renamed into place, not one per file.
         try AtomicFile.writingUnsynced(under: staging.path) {
-            for segment in shape.graph.segments where segment.isSink {
+            for segment in sinks {
                 guard let sink = segment.stages.last as? any SinkStage else { continue }
-                let afterRounds = shape.rounds.map { isDownstream(segment, of: $0, in: shape.graph) } ?? false
-                let units: [UnitOutput]
-                if afterRounds, let barrierPosition {
-                    units = try regroup(segment.tail, states: states, count: barrierCount, batchSize: batchSize) { item in barrierPosition[item.image.id] }
-                } else {
-                    units = try regroup(segment.tail, states: states, count: order.items.count, batchSize: batchSize) { item in order.rank(of: item) }
-                }
-                endPhase("ordering (\(segment.tail))")
                 let folder = staging.appendingPathComponent(segment.tail)
                 try AtomicFile.makeDirectories(folder.path)
-                let meta = states[0].summary.meta
-                @Sendable func context(_ unit: Int) -> StageContext {
+                let meta = try sourceMeta()
+                @Sendable func context(_ unit: Int, meta: DatasetMeta) -> StageContext {
                     StageContext(runSeed: plan.seed, stageId: segment.tail, meta: meta, unitIndex: unit, outputDirectory: folder)
                 }
+                if let splicing = sink as? any SplicingSink, let splice = splices[segment.tail],
+                   let summary = try splicing.splice(splice.inputs, order: splice.order, context: context(0, meta: meta)) {
+                    outputs[segment.tail] = summary
+                    endPhase("splicing (\(segment.tail))")
+                    continue
+                }
+                // Not spliced: whatever a refused splice left is removed, and the units are placed one by one.
+                try? FileManager.default.removeItem(at: folder)
+                try AtomicFile.makeDirectories(folder.path)
+                let state = try placingState()
+                sourceItems = state.order.items.count
+                let afterRounds = shape.rounds.map { isDownstream(segment, of: $0, in: shape.graph) } ?? false
+                let units: [UnitOutput]
+                if afterRounds, let barrierPosition = state.barrierPosition {
+                    units = try regroup(segment.tail, states: state.states, count: state.barrierCount, batchSize: batchSize) { item in barrierPosition[item.image.id] }
+                } else {
+                    units = try regroup(segment.tail, states: state.states, count: state.order.items.count, batchSize: batchSize) { item in state.order.rank(of: item) }
+                }
+                endPhase("ordering (\(segment.tail))")
+                let unitMeta = state.states[0].summary.meta
                 let unsynced = AtomicFile.isUnsynced
                 let relocated = try Self.parallelMap(Array(units.indices)) { k in
-                    try AtomicFile.continuing(unsynced: unsynced) { try sink.relocate(units[k], context: context(k)) }
+                    try AtomicFile.continuing(unsynced: unsynced) { try sink.relocate(units[k], context: context(k, meta: unitMeta)) }
                 }
                 endPhase("placing \(units.count) units (\(segment.tail))")
-                outputs[segment.tail] = try sink.finalize(relocated, reference: [UnitOutput(items: order.items)], context: context(0))
+                outputs[segment.tail] = try sink.finalize(relocated, reference: [UnitOutput(items: state.order.items)], context: context(0, meta: unitMeta))
                 endPhase("finalizing (\(segment.tail))")
             }
         }
@@ -200,8 +214,38 @@ public struct ShardMerge: Sendable {
         for (stage, summary) in outputs {
             outputs[stage]?.outputs = summary.outputs.mapValues { $0.hasPrefix(staging.path) ? out.path + $0.dropFirst(staging.path.count) : $0 }
         }
-        return Summary(shards: inventory.count, sourceItems: order.items.count, outputs: outputs, seconds: Date().timeIntervalSince(started),
-                       phases: phases)
+        return Summary(shards: inventory.count, sourceItems: try sourceItems ?? placingState().order.items.count, outputs: outputs,
+                       seconds: Date().timeIntervalSince(started), phases: phases)
+    }
+
+    /// The source's description (categories, info, licenses) as shard 0 loaded it; every shard loaded the same.
+    func sourceMeta() throws -> DatasetMeta {
+        let shard = inventory.shards[0].directory
+        return try Checkpoints(root: shard.checkpoints, runRoot: shard.url.path).load(LoadSummary.self, stage: ResolvedPlan.sourceId, unit: "summary").meta
+    }
+
+    /// Every shard's committed units and the unsharded order of their items, for placing units one by one.
+    struct Placing {
+        var states: [ShardState]
+        var order: SourceOrder
+        /// With a rounds stage, the sinks after it read its output: its input's items in the unsharded order,
+        /// then each round's results in the order of the round's shared plan.
+        var barrierPosition: [Int: Int]?
+        var barrierCount = 0
+
+        init(merge: ShardMerge, shape: Shape) throws {
+            states = try merge.loadAll(shape)
+            order = try SourceOrder(states: states, shards: merge.inventory.shards)
+            if let rounds = shape.rounds {
+                let planned = try merge.sharedPlans(rounds)
+                let output = try merge.roundsInput(rounds, shape: shape, states: states, order: order)
+                    + merge.roundResults(states: states, planned: planned, segment: rounds).joined()
+                barrierCount = output.count
+                var positions: [Int: Int] = [:]
+                for (k, item) in output.enumerated() { positions[item.image.id] = k }
+                barrierPosition = positions
+            }
+        }
     }
 
     func isDownstream(_ segment: ExecutionGraph.Segment, of barrier: ExecutionGraph.Segment, in graph: ExecutionGraph) -> Bool {

@@ -1,0 +1,290 @@
+import Foundation
+import Datasets
+import Imaging
+import Pipeline
+import Statistics
+import Support
+
+/// `dataengine merge` of a COCO write stage by splicing (`SplicingSink`): the merged instances, captions and
+/// reference-boxes files are the shards' records in the unsharded order, copied byte for byte from the files the
+/// shards wrote (each image's `file_name` moved to its unsharded unit folder, caption ids counted again); the
+/// statistics come from the shards' tallies and the preview from the items each shard's preview could show.
+extension WriteStage: SplicingSink {
+    public func splice(_ shards: [SpliceInput], order: SpliceOrder, context: StageContext) throws -> SinkSummary? {
+        try splice(shards, order: order, context: context, linkingImages: true)
+    }
+
+    /// `splice`; without `linkingImages` the image files are left out (`bench merge`: images excluded).
+    public func splice(_ shards: [SpliceInput], order: SpliceOrder, context: StageContext, linkingImages: Bool) throws -> SinkSummary? {
+        guard config.format == .coco, !config.includeReferences, let root = context.outputDirectory, shards.count == order.units.count,
+              let parts = try? Support.parallelMap(count: shards.count, { try COCOSpliceParts(contentsOf: COCOSpliceParts.file(in: shards[$0].parts)) }),
+              zip(parts, order.units).allSatisfy({ $0.imageIds.count == $1.count }),
+              parts.allSatisfy({ $0.renamed == 0 && $0.tally.isMergeable && $0.referenceTally.isMergeable }),
+              Self.idsAreUnique(parts.map(\.imageIds)), Self.idsAreUnique(parts.map(\.annotationIds))
+        else { return nil }
+        let name = datasetName(context)
+        let statistics = BackgroundValue {
+            self.statistics(DatasetTally.merged(parts.map(\.tally)), reference: DatasetTally.merged(parts.map(\.referenceTally)), context: context)
+        }
+        let instances = try Support.parallelMap(count: shards.count) {
+            try Self.contents(of: shards[$0].output.appendingPathComponent("annotations/instances_\(name).json"))
+        }
+        // The mapped files are read through `bytes` until the end of the splice.
+        defer { withExtendedLifetime(instances) {} }
+        guard let list = SplicedList(files: instances, layouts: parts.map(\.instances)) else { return nil }
+        let records = SpliceSequence(order: order)
+
+        // The instances file: header, every item's image record, every item's annotation records, categories.
+        var outputs: [String: String] = [:]
+        let instancesFile = root.appendingPathComponent("annotations/instances_\(name).json")
+        let annotationStarts = parts.map { Self.starts($0.annotationCounts) }
+        guard try records.write(to: instancesFile, header: list.header, tail: list.tail, images: (parts.map(\.imageCountPerItem), { out, s, item, _, _ in
+            Self.appendImageRecord(instances[s].bytes, list.imageRange(s, item), unit: order.units[s][item], into: &out)
+        }), annotations: (parts.map(\.annotationCounts), { out, s, item, k, _ in
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: instances[s].bytes[list.annotationRange(s, annotationStarts[s][item] + k)]))
+            return true
+        })) else { return nil }
+        outputs["annotations"] = instancesFile.path
+        outputs["images"] = root.appendingPathComponent("images").path
+
+        let captionTotal = parts.reduce(0) { $0 + $1.captionCounts.reduce(0, +) }
+        if config.captions && captionTotal > 0 {
+            guard let file = try spliceCaptions(shards, parts: parts, records: records, list: list, instances: instances, order: order, name: name, root: root) else { return nil }
+            outputs["captions"] = file.path
+        }
+        if parts.contains(where: { $0.generated.contains(1) }) {
+            guard let file = try spliceReferenceBoxes(shards, parts: parts, records: records, list: list, instances: instances, order: order, name: name, root: root) else { return nil }
+            outputs["reference_boxes"] = file.path
+            try writePreview(generated: parts.enumerated().flatMap { s, part in part.previewItems.map { item in
+                var item = item
+                item.sourcePath = shards[s].output.appendingPathComponent("images").appendingPathComponent(item.image.fileName).path
+                return item
+            } }, references: parts.flatMap(\.previewReferences), root: root, context: context, outputs: &outputs)
+        }
+        if linkingImages { try link(shards, parts: parts, order: order, root: root) }
+        try statistics.value.write(to: root)
+        outputs["statistics"] = root.appendingPathComponent("stats.md").path
+        return SinkSummary(outputs: outputs, images: order.sequence.count, annotations: parts.reduce(0) { $0 + $1.annotationIds.count })
+    }
+
+    /// `captions_<name>.json`: the instances file's header and image records, then every caption record with its
+    /// id counted again from 1 in the unsharded order.
+    func spliceCaptions(_ shards: [SpliceInput], parts: [COCOSpliceParts], records: SpliceSequence, list: SplicedList, instances: [MappedFile],
+                        order: SpliceOrder, name: String, root: URL) throws -> URL? {
+        let path = "annotations/captions_\(name).json"
+        guard let files = try Self.shardFiles(shards, path: path, layouts: parts.map(\.captions)) else { return nil }
+        defer { withExtendedLifetime(files) {} }
+        guard let tailShard = parts.firstIndex(where: { $0.captions != nil }), let tailLayout = parts[tailShard].captions, let tailFile = files[tailShard]
+        else { return nil }
+        let starts = parts.map { Self.starts($0.captionCounts) }
+        let file = root.appendingPathComponent(path)
+        guard try records.write(to: file, header: list.header, tail: Array(tailFile.bytes[tailLayout.tailStart...]), images: (parts.map(\.imageCountPerItem), { out, s, item, _, _ in
+            Self.appendImageRecord(instances[s].bytes, list.imageRange(s, item), unit: order.units[s][item], into: &out)
+        }), annotations: (parts.map(\.captionCounts), { out, s, item, k, global in
+            guard let layout = parts[s].captions, let file = files[s] else { return false }
+            return Self.appendRenumbered(file.bytes, layout.annotations.range(starts[s][item] + k), id: global + 1, into: &out)
+        })) else { return nil }
+        return file
+    }
+
+    /// `reference_boxes_<name>.json`: the generated items' image records and reference boxes.
+    func spliceReferenceBoxes(_ shards: [SpliceInput], parts: [COCOSpliceParts], records: SpliceSequence, list: SplicedList, instances: [MappedFile],
+                              order: SpliceOrder, name: String, root: URL) throws -> URL? {
+        let path = "annotations/reference_boxes_\(name).json"
+        guard let files = try Self.shardFiles(shards, path: path, layouts: parts.map(\.referenceBoxes)) else { return nil }
+        defer { withExtendedLifetime(files) {} }
+        let starts = parts.map { Self.starts($0.referenceBoxCounts) }
+        let file = root.appendingPathComponent(path)
+        guard try records.write(to: file, header: list.header, tail: list.tail, images: (parts.map(\.generated), { out, s, item, _, _ in
+            Self.appendImageRecord(instances[s].bytes, list.imageRange(s, item), unit: order.units[s][item], into: &out)
+        }), annotations: (parts.map(\.referenceBoxCounts), { out, s, item, k, _ in
+            guard let layout = parts[s].referenceBoxes, let file = files[s] else { return false }
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: file.bytes[layout.annotations.range(starts[s][item] + k)]))
+            return true
+        })) else { return nil }
+        return file
+    }
+
+    /// Hard-links every image into its unsharded unit folder.
+    func link(_ shards: [SpliceInput], parts: [COCOSpliceParts], order: SpliceOrder, root: URL) throws {
+        let unsynced = AtomicFile.isUnsynced
+        let sequence = order.sequence
+        let chunks = max(1, min(AvailableCPUs.current.count * 4, sequence.count / 256))
+        _ = try Support.parallelMap(count: chunks) { c in
+            try AtomicFile.continuing(unsynced: unsynced) {
+                for p in sequence.count * c / chunks ..< sequence.count * (c + 1) / chunks {
+                    let (s, item) = sequence[p]
+                    let written = parts[s].fileNames[item]
+                    let name = URL(fileURLWithPath: written, isDirectory: false).lastPathComponent
+                    let (_, destination) = place(name, unit: order.units[s][item], root: root)
+                    try AtomicFile.link(shards[s].output.appendingPathComponent("images").appendingPathComponent(written).path, to: destination)
+                }
+            }
+        }
+    }
+
+    // MARK: Records
+
+    /// An image record with its `file_name`'s unit folder (`"file_name": "shard-NNNNN/`) replaced by `unit`'s;
+    /// false when the record does not start as the COCO writer writes it.
+    static func appendImageRecord(_ file: UnsafeRawBufferPointer, _ range: Range<Int>, unit: Int, into out: inout [UInt8]) -> Bool {
+        let idKey = Array(#"{"id": "#.utf8), nameKey = Array(#", "file_name": "shard-"#.utf8)
+        guard range.count > idKey.count, file[range.lowerBound..<(range.lowerBound + idKey.count)].elementsEqual(idKey) else { return false }
+        var i = range.lowerBound + idKey.count
+        while i < range.upperBound, file[i] == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(file[i]) { i += 1 }
+        guard range.upperBound - i > nameKey.count, file[i..<(i + nameKey.count)].elementsEqual(nameKey) else { return false }
+        var j = i + nameKey.count
+        while j < range.upperBound, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(file[j]) { j += 1 }
+        guard j < range.upperBound, file[j] == UInt8(ascii: "/") else { return false }
+        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: file[range.lowerBound..<(i + nameKey.count - "shard-".utf8.count)]))
+        out.append(contentsOf: WriteStage.unitFolder(unit).utf8)
+        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: file[j..<range.upperBound]))
+        return true
+    }
+
+    /// A record `{"id": N, ...` with N replaced by `id`.
+    static func appendRenumbered(_ file: UnsafeRawBufferPointer, _ range: Range<Int>, id: Int, into out: inout [UInt8]) -> Bool {
+        let idKey = Array(#"{"id": "#.utf8)
+        guard range.count > idKey.count, file[range.lowerBound..<(range.lowerBound + idKey.count)].elementsEqual(idKey) else { return false }
+        var i = range.lowerBound + idKey.count
+        while i < range.upperBound, file[i] == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(file[i]) { i += 1 }
+        out.append(contentsOf: idKey)
+        out.append(contentsOf: String(id).utf8)
+        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: file[i..<range.upperBound]))
+        return true
+    }
+
+    /// Each shard's file at `path` when its parts name a layout for it (else nil); nil when a file does not hold
+    /// its layout.
+    static func shardFiles(_ shards: [SpliceInput], path: String, layouts: [COCOWriter.Layout?]) throws -> [MappedFile?]? {
+        let files = try Support.parallelMap(count: shards.count) { s in
+            layouts[s] == nil ? nil : try contents(of: shards[s].output.appendingPathComponent(path))
+        }
+        for (layout, file) in zip(layouts, files) where !(layout.map { l in file.map { l.fits($0.bytes.count) } ?? false } ?? true) { return nil }
+        return files
+    }
+
+    /// Exclusive prefix sums: the first record of each item.
+    static func starts(_ counts: [Int]) -> [Int] {
+        var starts = [Int](repeating: 0, count: counts.count)
+        var total = 0
+        for (k, n) in counts.enumerated() {
+            starts[k] = total
+            total += n
+        }
+        return starts
+    }
+
+    /// Whether no id occurs twice across the lists (what `finalize` checks; a splice that fails it is placed
+    /// unit by unit, whose `finalize` names the id).
+    static func idsAreUnique(_ lists: [[Int]]) -> Bool {
+        var all = lists.flatMap { $0 }
+        all.sort()
+        for k in all.indices.dropFirst() where all[k] == all[k - 1] { return false }
+        return true
+    }
+
+    static func contents(of url: URL) throws -> MappedFile { try MappedFile(url.path) }
+}
+
+extension COCOSpliceParts {
+    /// One image record per item.
+    var imageCountPerItem: [Int] { [Int](repeating: 1, count: imageIds.count) }
+}
+
+/// Where the records of the shards' instances files lie, and the header and tail they share.
+struct SplicedList {
+    let layouts: [COCOWriter.Layout]
+    /// The header every shard wrote (`{`, info, licenses) and the tail after the annotations (categories).
+    let header: [UInt8]
+    let tail: [UInt8]
+
+    /// nil when the shards' headers or tails differ (they loaded different sources).
+    init?(files: [MappedFile], layouts: [COCOWriter.Layout]) {
+        guard let first = files.first?.bytes, let layout = layouts.first, layout.fits(first.count) else { return nil }
+        header = Array(first[..<layout.headerEnd])
+        tail = Array(first[layout.tailStart...])
+        for (file, l) in zip(files.map(\.bytes), layouts) {
+            guard l.fits(file.count), file[..<l.headerEnd].elementsEqual(header), file[l.tailStart...].elementsEqual(tail) else { return nil }
+        }
+        self.layouts = layouts
+    }
+
+    func imageRange(_ shard: Int, _ item: Int) -> Range<Int> { layouts[shard].images.range(item) }
+    func annotationRange(_ shard: Int, _ record: Int) -> Range<Int> { layouts[shard].annotations.range(record) }
+}
+
+/// The unsharded order of a sink's items, spliced into files on all cores: a few chunks of the order at a time are
+/// built into buffers that are used again, and written in order, so no buffer holds a whole file.
+struct SpliceSequence {
+    let order: SpliceOrder
+
+    /// Appends one record (after its separator) to `out`: (out, shard, item, k, global), k the record's index
+    /// within its item, global among all records of the list; false refuses it.
+    typealias Emit = @Sendable (inout [UInt8], Int, Int, Int, Int) -> Bool
+
+    struct Refused: Error {}
+
+    /// Writes `file`: `header`, `"images": [`, the image records, `]`, `,\n"annotations": [`, the annotation
+    /// records, `]`, `tail`; each list has `counts[shard][item]` records per item, in order. False (and no
+    /// file) when a record is refused.
+    func write(to file: URL, header: [UInt8], tail: [UInt8], images: ([[Int]], Emit), annotations: ([[Int]], Emit)) throws -> Bool {
+        do {
+            try AtomicFile.write(streamingTo: file) { write in
+                try write(header + Array("\"images\": [".utf8))
+                let imageRecords = try list(counts: images.0, emit: images.1, write: write)
+                try write(Array(((imageRecords == 0 ? "]" : "\n]") + ",\n\"annotations\": [").utf8))
+                let annotationRecords = try list(counts: annotations.0, emit: annotations.1, write: write)
+                try write(Array((annotationRecords == 0 ? "]" : "\n]").utf8) + tail)
+            }
+            return true
+        } catch is Refused {
+            return false
+        }
+    }
+
+    /// For each item in order, `counts[shard][item]` records, each after its separator (`\n` before the first
+    /// record, `,\n` before the others), passed to `write` in order. Returns how many records.
+    func list(counts: [[Int]], emit: Emit, write: ([UInt8]) throws -> Void) throws -> Int {
+        let sequence = order.sequence
+        let chunkCount = max(1, min(1_024, sequence.count / 500))
+        var firstRecord = [Int](repeating: 0, count: chunkCount + 1)
+        for c in 0..<chunkCount {
+            var n = 0
+            for p in sequence.count * c / chunkCount ..< sequence.count * (c + 1) / chunkCount {
+                let (s, item) = sequence[p]
+                n += counts[s][item]
+            }
+            firstRecord[c + 1] = firstRecord[c] + n
+        }
+        let starts = firstRecord
+        let width = AvailableCPUs.current.count
+        var buffers = [[UInt8]](repeating: [], count: width)
+        for wave in stride(from: 0, to: chunkCount, by: width) {
+            let n = min(width, chunkCount - wave)
+            let built = buffers.withUnsafeMutableBufferPointer { b -> [Bool] in
+                let slots = DisjointSlots(b)
+                return (try? Support.parallelMap(count: n) { i -> Bool in
+                    var out = slots[i]
+                    slots[i] = []  // `out` is the only owner: appending does not copy
+                    out.removeAll(keepingCapacity: true)
+                    defer { slots[i] = out }
+                    let c = wave + i
+                    var global = starts[c]
+                    for p in sequence.count * c / chunkCount ..< sequence.count * (c + 1) / chunkCount {
+                        let (s, item) = sequence[p]
+                        for k in 0..<counts[s][item] {
+                            if global == 0 { out.append(10) } else { out.append(44); out.append(10) }
+                            guard emit(&out, s, item, k, global) else { return false }
+                            global += 1
+                        }
+                    }
+                    return true
+                }) ?? [false]
+            }
+            guard built.allSatisfy({ $0 }) else { throw Refused() }
+            for i in 0..<n { try write(buffers[i]) }
+        }
+        return firstRecord[chunkCount]
+    }
+}
