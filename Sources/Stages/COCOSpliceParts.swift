@@ -106,9 +106,13 @@ struct COCOSpliceParts {
         previewReferences = try decoder.decode([DatasetItem].self, from: Data(try reader.blob()))
         renamed = try reader.int()
         let n = imageIds.count
-        guard reader.isAtEnd, [annotationCounts.count, captionCounts.count, generated.count, referenceBoxCounts.count, fileNames.count].allSatisfy({ $0 == n }),
-              annotationCounts.reduce(0, +) == annotationIds.count, instances.images.count == n, instances.annotations.count == annotationIds.count else {
-            throw BinaryReader.Failure(file: url.path, message: "is damaged (its lists disagree on the number of items)")
+        let counts = [annotationCounts, captionCounts, generated, referenceBoxCounts]
+        guard reader.isAtEnd, counts.allSatisfy({ $0.count == n && $0.allSatisfy { $0 >= 0 } }), fileNames.count == n, generated.allSatisfy({ $0 <= 1 }),
+              annotationCounts.reduce(0, +) == annotationIds.count, instances.images.count == n, instances.annotations.count == annotationIds.count,
+              captions.map({ $0.images.count == n && $0.annotations.count == captionCounts.reduce(0, +) }) ?? true,
+              referenceBoxes.map({ $0.images.count == generated.reduce(0, +) && $0.annotations.count == referenceBoxCounts.reduce(0, +) }) ?? true
+        else {
+            throw BinaryReader.Failure(file: url.path, message: "is damaged (its lists disagree on the number of items or records)")
         }
     }
 }

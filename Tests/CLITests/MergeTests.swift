@@ -67,6 +67,18 @@ final class MergeTests: XCTestCase {
         XCTAssertFalse(placed.stdout.contains("splicing"), placed.stdout)
         XCTAssertEqual(CLIHarness.files(under: placedOut), merged)
 
+        // A damaged splice part is not trusted: that write stage is placed unit by unit, with the same bytes.
+        let damagedRoot = temp.appendingPathComponent("damaged-root")
+        try FileManager.default.copyItem(at: root, to: damagedRoot)
+        let part = damagedRoot.appendingPathComponent("shard-00001-of-00003/splice/demo_de/coco.bin")
+        let bytes = try XCTUnwrap(FileManager.default.contents(atPath: part.path))
+        try bytes.prefix(bytes.count / 2).write(to: part)
+        let damagedOut = temp.appendingPathComponent("damaged")
+        let damaged = try CLIHarness.run(["merge", damagedRoot.path, "--out", damagedOut.path])
+        XCTAssertEqual(damaged.status, 0, damaged.stderr)
+        XCTAssertFalse(damaged.stdout.contains("splicing"), damaged.stdout)
+        XCTAssertEqual(CLIHarness.files(under: damagedOut), merged)
+
         // Images are hard links to the shards' files, not copies.
         let image = try XCTUnwrap(merged.keys.first { $0.hasPrefix("demo_de/images/") && $0.hasSuffix(".jpg") })
         let links = try FileManager.default.attributesOfItem(atPath: out.appendingPathComponent(image).path)[.referenceCount] as? Int
