@@ -33,9 +33,17 @@ struct COCOSpliceParts {
     var previewReferences: [DatasetItem] = []
     /// Images the shard renamed (a splice cannot rename).
     var renamed: Int
+    /// With `include_references`: how many of the items, at the end, are the references written beside the
+    /// generated ones (`images/references/`), and how many references could not be written (a splice cannot
+    /// order their messages).
+    var references: Int
+    var problems: Int
+
+    /// The unit items: the items before the references.
+    var unitItems: Int { imageIds.count - references }
 
     init(items: [DatasetItem], referenceItems: [DatasetItem], instances: COCOWriter.Layout, captions: COCOWriter.Layout?,
-         referenceBoxes: COCOWriter.Layout?, tally: DatasetTally, referenceTally: DatasetTally, renamed: Int) {
+         referenceBoxes: COCOWriter.Layout?, tally: DatasetTally, referenceTally: DatasetTally, renamed: Int, references: Int, problems: Int) {
         for item in items {
             imageIds.append(item.image.id)
             annotationCounts.append(item.annotations.count)
@@ -46,7 +54,7 @@ struct COCOSpliceParts {
             annotationIds += item.annotations.map(\.id)
         }
         (self.instances, self.captions, self.referenceBoxes) = (instances, captions, referenceBoxes)
-        (self.tally, self.referenceTally, self.renamed) = (tally, referenceTally, renamed)
+        (self.tally, self.referenceTally, self.renamed, self.references, self.problems) = (tally, referenceTally, renamed, references, problems)
         let shown = Set(Set(items.compactMap { $0.image.provenance?.referenceImageId }).sorted().prefix(GenerationPreview.rows))
         previewItems = items.filter { $0.image.provenance.map { shown.contains($0.referenceImageId) } ?? false }.map { item in
             var item = item
@@ -69,7 +77,7 @@ struct COCOSpliceParts {
         let encoder = JSONEncoder()
         out.blob(Array(try encoder.encode(previewItems)))
         out.blob(Array(try encoder.encode(previewReferences)))
-        out.int(renamed)
+        out.ints([renamed, references, problems])
         try AtomicFile.write(out.bytes, to: url)
     }
 
@@ -104,10 +112,12 @@ struct COCOSpliceParts {
         let decoder = JSONDecoder()
         previewItems = try decoder.decode([DatasetItem].self, from: Data(try reader.blob()))
         previewReferences = try decoder.decode([DatasetItem].self, from: Data(try reader.blob()))
-        renamed = try reader.int()
+        let counters = try reader.ints()
+        guard counters.count == 3 else { throw BinaryReader.Failure(file: url.path, message: "is damaged (\(counters.count) counters)") }
+        (renamed, references, problems) = (counters[0], counters[1], counters[2])
         let n = imageIds.count
         let counts = [annotationCounts, captionCounts, generated, referenceBoxCounts]
-        guard reader.isAtEnd, counts.allSatisfy({ $0.count == n && $0.allSatisfy { $0 >= 0 } }), fileNames.count == n, generated.allSatisfy({ $0 <= 1 }),
+        guard reader.isAtEnd, (0...n).contains(references), counts.allSatisfy({ $0.count == n && $0.allSatisfy { $0 >= 0 } }), fileNames.count == n, generated.allSatisfy({ $0 <= 1 }),
               annotationCounts.reduce(0, +) == annotationIds.count, instances.images.count == n, instances.annotations.count == annotationIds.count,
               captions.map({ $0.images.count == n && $0.annotations.count == captionCounts.reduce(0, +) }) ?? true,
               referenceBoxes.map({ $0.images.count == generated.reduce(0, +) && $0.annotations.count == referenceBoxCounts.reduce(0, +) }) ?? true

@@ -16,10 +16,10 @@ extension WriteStage: SplicingSink {
 
     /// `splice`; without `linkingImages` the image files are left out (`bench merge`: images excluded).
     public func splice(_ shards: [SpliceInput], order: SpliceOrder, context: StageContext, linkingImages: Bool) throws -> SinkSummary? {
-        guard config.format == .coco, !config.includeReferences, let root = context.outputDirectory, shards.count == order.units.count,
+        guard config.format == .coco, let root = context.outputDirectory, shards.count == order.units.count,
               let parts = try? Support.parallelMap(count: shards.count, { try COCOSpliceParts(contentsOf: COCOSpliceParts.file(in: shards[$0].parts)) }),
-              zip(parts, order.units).allSatisfy({ $0.imageIds.count == $1.count }),
-              parts.allSatisfy({ $0.renamed == 0 && $0.tally.isMergeable && $0.referenceTally.isMergeable }),
+              zip(parts, order.units).allSatisfy({ $0.unitItems == $1.count }),
+              parts.allSatisfy({ $0.renamed == 0 && $0.problems == 0 && $0.tally.isMergeable && $0.referenceTally.isMergeable }),
               Self.idsAreUnique(parts.map(\.imageIds)), Self.idsAreUnique(parts.map(\.annotationIds))
         else { return nil }
         let name = datasetName(context)
@@ -32,14 +32,14 @@ extension WriteStage: SplicingSink {
         // The mapped files are read through `bytes` until the end of the splice.
         defer { withExtendedLifetime(instances) {} }
         guard let list = SplicedList(files: instances, layouts: parts.map(\.instances)) else { return nil }
-        let records = SpliceSequence(order: order)
+        let records = SpliceSequence(sequence: order.sequence + Self.referenceSequence(parts))
 
         // The instances file: header, every item's image record, every item's annotation records, categories.
         var outputs: [String: String] = [:]
         let instancesFile = root.appendingPathComponent("annotations/instances_\(name).json")
         let annotationStarts = parts.map { Self.starts($0.annotationCounts) }
         guard try records.write(to: instancesFile, header: list.header, tail: list.tail, images: (parts.map(\.imageCountPerItem), { out, s, item, _, _ in
-            Self.appendImageRecord(instances[s].bytes, list.imageRange(s, item), unit: order.units[s][item], into: &out)
+            Self.appendImageRecord(instances[s].bytes, list.imageRange(s, item), unit: order.units[s].count > item ? order.units[s][item] : nil, into: &out)
         }), annotations: (parts.map(\.annotationCounts), { out, s, item, k, _ in
             out.append(contentsOf: UnsafeRawBufferPointer(rebasing: instances[s].bytes[list.annotationRange(s, annotationStarts[s][item] + k)]))
             return true
@@ -61,10 +61,10 @@ extension WriteStage: SplicingSink {
                 return item
             } }, references: parts.flatMap(\.previewReferences), root: root, context: context, outputs: &outputs)
         }
-        if linkingImages { try link(shards, parts: parts, order: order, root: root) }
+        if linkingImages { try link(shards, parts: parts, records: records, order: order, root: root) }
         try statistics.value.write(to: root)
         outputs["statistics"] = root.appendingPathComponent("stats.md").path
-        return SinkSummary(outputs: outputs, images: order.sequence.count, annotations: parts.reduce(0) { $0 + $1.annotationIds.count })
+        return SinkSummary(outputs: outputs, images: records.sequence.count, annotations: parts.reduce(0) { $0 + $1.annotationIds.count })
     }
 
     /// `captions_<name>.json`: the instances file's header and image records, then every caption record with its
@@ -79,7 +79,7 @@ extension WriteStage: SplicingSink {
         let starts = parts.map { Self.starts($0.captionCounts) }
         let file = root.appendingPathComponent(path)
         guard try records.write(to: file, header: list.header, tail: Array(tailFile.bytes[tailLayout.tailStart...]), images: (parts.map(\.imageCountPerItem), { out, s, item, _, _ in
-            Self.appendImageRecord(instances[s].bytes, list.imageRange(s, item), unit: order.units[s][item], into: &out)
+            Self.appendImageRecord(instances[s].bytes, list.imageRange(s, item), unit: order.units[s].count > item ? order.units[s][item] : nil, into: &out)
         }), annotations: (parts.map(\.captionCounts), { out, s, item, k, global in
             guard let layout = parts[s].captions, let file = files[s] else { return false }
             return Self.appendRenumbered(file.bytes, layout.annotations.range(starts[s][item] + k), id: global + 1, into: &out)
@@ -96,7 +96,7 @@ extension WriteStage: SplicingSink {
         let starts = parts.map { Self.starts($0.referenceBoxCounts) }
         let file = root.appendingPathComponent(path)
         guard try records.write(to: file, header: list.header, tail: list.tail, images: (parts.map(\.generated), { out, s, item, _, _ in
-            Self.appendImageRecord(instances[s].bytes, list.imageRange(s, item), unit: order.units[s][item], into: &out)
+            Self.appendImageRecord(instances[s].bytes, list.imageRange(s, item), unit: order.units[s].count > item ? order.units[s][item] : nil, into: &out)
         }), annotations: (parts.map(\.referenceBoxCounts), { out, s, item, k, _ in
             guard let layout = parts[s].referenceBoxes, let file = files[s] else { return false }
             out.append(contentsOf: UnsafeRawBufferPointer(rebasing: file.bytes[layout.annotations.range(starts[s][item] + k)]))
@@ -105,29 +105,47 @@ extension WriteStage: SplicingSink {
         return file
     }
 
-    /// Hard-links every image into its unsharded unit folder.
-    func link(_ shards: [SpliceInput], parts: [COCOSpliceParts], order: SpliceOrder, root: URL) throws {
+    /// Hard-links every image into its unsharded unit folder (references into `images/references/`, as written).
+    func link(_ shards: [SpliceInput], parts: [COCOSpliceParts], records: SpliceSequence, order: SpliceOrder, root: URL) throws {
         let unsynced = AtomicFile.isUnsynced
-        let sequence = order.sequence
+        let sequence = records.sequence
         let chunks = max(1, min(AvailableCPUs.current.count * 4, sequence.count / 256))
         _ = try Support.parallelMap(count: chunks) { c in
             try AtomicFile.continuing(unsynced: unsynced) {
                 for p in sequence.count * c / chunks ..< sequence.count * (c + 1) / chunks {
                     let (s, item) = sequence[p]
                     let written = parts[s].fileNames[item]
-                    let name = URL(fileURLWithPath: written, isDirectory: false).lastPathComponent
-                    let (_, destination) = place(name, unit: order.units[s][item], root: root)
+                    let destination: URL
+                    if item < order.units[s].count {
+                        destination = place(URL(fileURLWithPath: written, isDirectory: false).lastPathComponent, unit: order.units[s][item], root: root).destination
+                    } else {
+                        destination = root.appendingPathComponent("images").appendingPathComponent(written)
+                    }
                     try AtomicFile.link(shards[s].output.appendingPathComponent("images").appendingPathComponent(written).path, to: destination)
                 }
             }
         }
     }
 
+    /// With `include_references`, the references every shard wrote after its unit items, by image id (as
+    /// `finalize` writes them).
+    static func referenceSequence(_ parts: [COCOSpliceParts]) -> [(shard: Int, item: Int)] {
+        var references: [(id: Int, shard: Int, item: Int)] = []
+        for (s, part) in parts.enumerated() {
+            for item in part.unitItems..<part.imageIds.count { references.append((part.imageIds[item], s, item)) }
+        }
+        return references.sorted { $0.id < $1.id }.map { ($0.shard, $0.item) }
+    }
+
     // MARK: Records
 
-    /// An image record with its `file_name`'s unit folder (`"file_name": "shard-NNNNN/`) replaced by `unit`'s;
-    /// false when the record does not start as the COCO writer writes it.
-    static func appendImageRecord(_ file: UnsafeRawBufferPointer, _ range: Range<Int>, unit: Int, into out: inout [UInt8]) -> Bool {
+    /// An image record with its `file_name`'s unit folder (`"file_name": "shard-NNNNN/`) replaced by `unit`'s
+    /// (nil: a reference, written as it is); false when the record does not start as the COCO writer writes it.
+    static func appendImageRecord(_ file: UnsafeRawBufferPointer, _ range: Range<Int>, unit: Int?, into out: inout [UInt8]) -> Bool {
+        guard let unit else {
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: file[range]))
+            return true
+        }
         let idKey = Array(#"{"id": "#.utf8), nameKey = Array(#", "file_name": "shard-"#.utf8)
         guard range.count > idKey.count, file[range.lowerBound..<(range.lowerBound + idKey.count)].elementsEqual(idKey) else { return false }
         var i = range.lowerBound + idKey.count
@@ -217,7 +235,8 @@ struct SplicedList {
 /// The unsharded order of a sink's items, spliced into files on all cores: a few chunks of the order at a time are
 /// built into buffers that are used again, and written in order, so no buffer holds a whole file.
 struct SpliceSequence {
-    let order: SpliceOrder
+    /// (shard, item) in the order the records are written.
+    let sequence: [(shard: Int, item: Int)]
 
     /// Appends one record (after its separator) to `out`: (out, shard, item, k, global), k the record's index
     /// within its item, global among all records of the list; false refuses it.
@@ -246,7 +265,6 @@ struct SpliceSequence {
     /// For each item in order, `counts[shard][item]` records, each after its separator (`\n` before the first
     /// record, `,\n` before the others), passed to `write` in order. Returns how many records.
     func list(counts: [[Int]], emit: Emit, write: ([UInt8]) throws -> Void) throws -> Int {
-        let sequence = order.sequence
         let chunkCount = max(1, min(1_024, sequence.count / 500))
         var firstRecord = [Int](repeating: 0, count: chunkCount + 1)
         for c in 0..<chunkCount {

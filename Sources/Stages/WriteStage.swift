@@ -255,8 +255,11 @@ public final class WriteStage: SinkStage {
         var items = units.flatMap(\.items)
         var problems: [String] = []
         var renames = units.flatMap(\.issues).filter { $0.kind == .renamedImage }
+        var references = 0
         if config.includeReferences {
-            items += try writeReferences(of: items, root: root, context: context, problems: &problems, renames: &renames)
+            let written = try writeReferences(of: items, root: root, context: context, problems: &problems, renames: &renames)
+            items += written
+            references = written.count
         }
         try checkUniqueIds(items, context: context)
         let name = datasetName(context)
@@ -309,9 +312,10 @@ public final class WriteStage: SinkStage {
         let (tally, referenceTally) = try tallies.value
         try statistics(tally, reference: referenceTally, context: context).write(to: root)
         outputs["statistics"] = root.appendingPathComponent("stats.md").path
-        if let folder = context.spliceDirectory, let instances = layouts.instances, !config.includeReferences {
+        if let folder = context.spliceDirectory, let instances = layouts.instances {
             try COCOSpliceParts(items: items, referenceItems: referenceItems, instances: instances, captions: layouts.captions,
-                                referenceBoxes: layouts.referenceBoxes, tally: tally, referenceTally: referenceTally, renamed: renames.count)
+                                referenceBoxes: layouts.referenceBoxes, tally: tally, referenceTally: referenceTally, renamed: renames.count,
+                                references: references, problems: problems.count)
                 .write(to: COCOSpliceParts.file(in: folder))
         }
         return SinkSummary(outputs: outputs, images: written.images.count, annotations: written.annotations.count,

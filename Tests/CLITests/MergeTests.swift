@@ -195,6 +195,31 @@ final class MergeTests: XCTestCase {
         for (category, count) in counts { XCTAssertGreaterThanOrEqual(count, 20, "category \(category)") }
     }
 
+    /// A COCO write stage with `include_references` (the references written beside the generated images) is
+    /// spliced too: generated images in the unsharded order, then every shard's references by id.
+    func testReferencesBesideTheGeneratedImagesAreSplicedToo() throws {
+        var text = try String(contentsOfFile: try demoPipeline(limit: 9, batchSize: 2).path, encoding: .utf8)
+        text = text.replacingOccurrences(of: "  - id: demo_de\n    kind: write\n    format: coco\n",
+                                         with: "  - id: demo_de\n    kind: write\n    format: coco\n    include_references: true\n")
+        XCTAssertTrue(text.contains("include_references: true"))
+        let pipeline = temp.appendingPathComponent("references.yaml")
+        try text.write(to: pipeline, atomically: true, encoding: .utf8)
+        let whole = temp.appendingPathComponent("whole")
+        XCTAssertEqual(try CLIHarness.run(["run", pipeline.path, "--run-dir", whole.path]).status, 0)
+        let expected = CLIHarness.files(under: whole.appendingPathComponent("output"))
+        XCTAssertGreaterThan(expected.keys.filter { $0.hasPrefix("demo_de/images/references/") }.count, 3)
+
+        let root = temp.appendingPathComponent("root")
+        try runShards(pipeline, root: root, count: 3)
+        let out = temp.appendingPathComponent("merged")
+        let merge = try CLIHarness.run(["merge", root.path, "--out", out.path])
+        XCTAssertEqual(merge.status, 0, merge.stderr)
+        XCTAssertTrue(merge.stdout.contains("splicing (demo_de)"), merge.stdout)
+        let merged = CLIHarness.files(under: out)
+        XCTAssertEqual(Set(merged.keys), Set(expected.keys))
+        for (name, bytes) in expected { XCTAssertEqual(merged[name], bytes, "\(name) differs from the unsharded run's") }
+    }
+
     /// Shards that hold nothing (every image file missing) merge to a clear error, never a trap.
     func testShardsWithNothingMergeToAnErrorNotATrap() throws {
         let images = temp.appendingPathComponent("images")
