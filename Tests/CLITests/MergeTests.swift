@@ -34,25 +34,30 @@ final class MergeTests: XCTestCase {
         }
     }
 
-    func testMergedShardsAreTheUnshardedRunByteForByte() throws {
-        let pipeline = try demoPipeline(limit: 11, batchSize: 2)
+    /// Runs `pipeline` on one machine and as 3 shards into `root`, merges them into `out`, and checks that the
+    /// merge is the unsharded run's output byte for byte.
+    func mergeOfThreeShards(_ pipeline: URL, root: URL, out: URL) throws -> (merge: CLIHarness.Result, expected: [String: Data], merged: [String: Data]) {
         let whole = temp.appendingPathComponent("whole")
         XCTAssertEqual(try CLIHarness.run(["run", pipeline.path, "--run-dir", whole.path]).status, 0)
         let expected = CLIHarness.files(under: whole.appendingPathComponent("output"))
-        XCTAssertGreaterThan(expected.keys.filter { $0.hasSuffix(".jpg") }.count, 10)
-
-        let root = temp.appendingPathComponent("root")
         try runShards(pipeline, root: root, count: 3)
-        let out = temp.appendingPathComponent("merged")
         let merge = try CLIHarness.run(["merge", root.path, "--out", out.path])
         XCTAssertEqual(merge.status, 0, merge.stderr)
+        let merged = CLIHarness.files(under: out)
+        XCTAssertEqual(Set(merged.keys), Set(expected.keys))
+        for (name, bytes) in expected { XCTAssertEqual(merged[name], bytes, "\(name) differs from the unsharded run's") }
+        return (merge, expected, merged)
+    }
+
+    func testMergedShardsAreTheUnshardedRunByteForByte() throws {
+        let root = temp.appendingPathComponent("root")
+        let out = temp.appendingPathComponent("merged")
+        let (merge, expected, merged) = try mergeOfThreeShards(try demoPipeline(limit: 11, batchSize: 2), root: root, out: out)
+        XCTAssertGreaterThan(expected.keys.filter { $0.hasSuffix(".jpg") }.count, 10)
         XCTAssertTrue(merge.stdout.contains("merged 3 shards (11 source images)"), merge.stdout)
         // The COCO writer's output is spliced from the shards' files; the VOC writer's units are placed one by one.
         XCTAssertTrue(merge.stdout.contains("splicing (demo_de)"), merge.stdout)
         XCTAssertTrue(merge.stdout.contains("(demo_voc_de)") && !merge.stdout.contains("splicing (demo_voc_de)"), merge.stdout)
-        let merged = CLIHarness.files(under: out)
-        XCTAssertEqual(Set(merged.keys), Set(expected.keys))
-        for (name, bytes) in expected { XCTAssertEqual(merged[name], bytes, "\(name) differs from the unsharded run's") }
         XCTAssertTrue(merged.keys.contains("demo_de/annotations/captions_demo_de.json") && merged.keys.contains("demo_de/preview.jpg"))
 
         // Shards without splice parts (run by an older dataengine) are placed unit by unit: the same bytes.
@@ -204,20 +209,9 @@ final class MergeTests: XCTestCase {
         XCTAssertTrue(text.contains("include_references: true"))
         let pipeline = temp.appendingPathComponent("references.yaml")
         try text.write(to: pipeline, atomically: true, encoding: .utf8)
-        let whole = temp.appendingPathComponent("whole")
-        XCTAssertEqual(try CLIHarness.run(["run", pipeline.path, "--run-dir", whole.path]).status, 0)
-        let expected = CLIHarness.files(under: whole.appendingPathComponent("output"))
+        let (merge, expected, _) = try mergeOfThreeShards(pipeline, root: temp.appendingPathComponent("root"), out: temp.appendingPathComponent("merged"))
         XCTAssertGreaterThan(expected.keys.filter { $0.hasPrefix("demo_de/images/references/") }.count, 3)
-
-        let root = temp.appendingPathComponent("root")
-        try runShards(pipeline, root: root, count: 3)
-        let out = temp.appendingPathComponent("merged")
-        let merge = try CLIHarness.run(["merge", root.path, "--out", out.path])
-        XCTAssertEqual(merge.status, 0, merge.stderr)
         XCTAssertTrue(merge.stdout.contains("splicing (demo_de)"), merge.stdout)
-        let merged = CLIHarness.files(under: out)
-        XCTAssertEqual(Set(merged.keys), Set(expected.keys))
-        for (name, bytes) in expected { XCTAssertEqual(merged[name], bytes, "\(name) differs from the unsharded run's") }
     }
 
     /// Shards that hold nothing (every image file missing) merge to a clear error, never a trap.
