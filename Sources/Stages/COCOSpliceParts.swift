@@ -9,7 +9,7 @@ import Support
 /// record lies in the files it wrote; the statistics tallies of the output and of the shard's source; the items
 /// its preview could show.
 struct COCOSpliceParts {
-    static let tag = "dataengine-coco-splice-1"
+    static let tag = "dataengine-coco-splice-2"
     static func file(in folder: URL) -> URL { folder.appendingPathComponent("coco.bin") }
 
     var imageIds: [Int] = []
