@@ -16,60 +16,72 @@ extension WriteStage: SplicingSink {
 
     /// `splice`; without `linkingImages` the image files are left out (`bench merge`: images excluded).
     public func splice(_ shards: [SpliceInput], order: SpliceOrder, context: StageContext, linkingImages: Bool) throws -> SinkSummary? {
-        guard config.format == .coco, let root = context.outputDirectory, shards.count == order.units.count,
-              let parts = try? Support.parallelMap(count: shards.count, { try COCOSpliceParts(contentsOf: COCOSpliceParts.file(in: shards[$0].parts)) }),
+        guard let root = context.outputDirectory, shards.count == order.units.count,
+              let parts = try? Support.parallelMap(count: shards.count, { try WriteSpliceParts(contentsOf: WriteSpliceParts.file(in: shards[$0].parts)) }),
               zip(parts, order.units).allSatisfy({ $0.unitItems == $1.count }),
               parts.allSatisfy({ $0.renamed == 0 && $0.problems == 0 && $0.tally.isMergeable && $0.referenceTally.isMergeable }),
               Self.idsAreUnique(parts.map(\.imageIds)), Self.idsAreUnique(parts.map(\.annotationIds))
         else { return nil }
-        let name = datasetName(context)
         let statistics = BackgroundValue {
             self.statistics(DatasetTally.merged(parts.map(\.tally)), reference: DatasetTally.merged(parts.map(\.referenceTally)), context: context)
         }
-        let instances = try Support.parallelMap(count: shards.count) {
-            try Self.contents(of: shards[$0].output.appendingPathComponent("annotations/instances_\(name).json"))
-        }
-        // The mapped files are read through `bytes` until the end of the splice.
-        defer { withExtendedLifetime(instances) {} }
-        guard let list = SplicedList(files: instances, layouts: parts.map(\.instances)) else { return nil }
         let records = SpliceSequence(sequence: order.sequence + Self.referenceSequence(parts))
-
-        // The instances file: header, every item's image record, every item's annotation records, categories.
         var outputs: [String: String] = [:]
-        let instancesFile = root.appendingPathComponent("annotations/instances_\(name).json")
-        let annotationStarts = parts.map { Self.starts($0.annotationCounts) }
-        guard try records.write(to: instancesFile, header: list.header, tail: list.tail, images: (parts.map(\.imageCountPerItem), { out, s, item, _, _ in
-            Self.appendImageRecord(instances[s].bytes, list.imageRange(s, item), unit: order.units[s].count > item ? order.units[s][item] : nil, into: &out)
-        }), annotations: (parts.map(\.annotationCounts), { out, s, item, k, _ in
-            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: instances[s].bytes[list.annotationRange(s, annotationStarts[s][item] + k)]))
-            return true
-        })) else { return nil }
-        outputs["annotations"] = instancesFile.path
-        outputs["images"] = root.appendingPathComponent("images").path
-
-        let captionTotal = parts.reduce(0) { $0 + $1.captionCounts.reduce(0, +) }
-        if config.captions && captionTotal > 0 {
-            guard let file = try spliceCaptions(shards, parts: parts, records: records, list: list, instances: instances, order: order, name: name, root: root) else { return nil }
-            outputs["captions"] = file.path
+        switch config.format {
+        case .coco:
+            guard try spliceCOCO(shards, parts: parts, records: records, order: order, name: datasetName(context), root: root, outputs: &outputs) else { return nil }
+        case .voc, .yolo:
+            try writeDatasetIndex(fileNames: records.sequence.map { parts[$0.shard].fileNames[$0.item] }, root: root, context: context, outputs: &outputs)
         }
         if parts.contains(where: { $0.generated.contains(1) }) {
-            guard let file = try spliceReferenceBoxes(shards, parts: parts, records: records, list: list, instances: instances, order: order, name: name, root: root) else { return nil }
-            outputs["reference_boxes"] = file.path
             try writePreview(generated: parts.enumerated().flatMap { s, part in part.previewItems.map { item in
                 var item = item
-                item.sourcePath = shards[s].output.appendingPathComponent("images").appendingPathComponent(item.image.fileName).path
+                item.sourcePath = shards[s].output.appendingPathComponent(imagePath(item.image.fileName)).path
                 return item
             } }, references: parts.flatMap(\.previewReferences), root: root, context: context, outputs: &outputs)
         }
-        if linkingImages { try link(shards, parts: parts, records: records, order: order, root: root) }
+        try link(shards, parts: parts, records: records, order: order, root: root, images: linkingImages)
         try statistics.value.write(to: root)
         outputs["statistics"] = root.appendingPathComponent("stats.md").path
         return SinkSummary(outputs: outputs, images: records.sequence.count, annotations: parts.reduce(0) { $0 + $1.annotationIds.count })
     }
 
+    /// COCO's instances file (header, every item's image record, every item's annotation records, categories),
+    /// captions and reference boxes; false when a shard's files do not hold what its parts say.
+    func spliceCOCO(_ shards: [SpliceInput], parts: [WriteSpliceParts], records: SpliceSequence, order: SpliceOrder, name: String, root: URL,
+                    outputs: inout [String: String]) throws -> Bool {
+        let layouts = parts.compactMap(\.instances)
+        guard layouts.count == parts.count else { return false }
+        let instances = try Support.parallelMap(count: shards.count) {
+            try Self.contents(of: shards[$0].output.appendingPathComponent("annotations/instances_\(name).json"))
+        }
+        // The mapped files are read through `bytes` until the end of the splice.
+        defer { withExtendedLifetime(instances) {} }
+        guard let list = SplicedList(files: instances, layouts: layouts) else { return false }
+        let instancesFile = root.appendingPathComponent("annotations/instances_\(name).json")
+        let annotationStarts = parts.map { Self.starts($0.annotationCounts) }
+        guard try records.write(to: instancesFile, header: list.header, tail: list.tail,
+                                 images: (parts.map(\.imageCountPerItem), Self.imageRecords(instances, list: list, order: order)),
+                                 annotations: (parts.map(\.annotationCounts), { out, s, item, k, _ in
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: instances[s].bytes[list.annotationRange(s, annotationStarts[s][item] + k)]))
+            return true
+        })) else { return false }
+        outputs["annotations"] = instancesFile.path
+        outputs["images"] = root.appendingPathComponent("images").path
+        if config.captions && parts.contains(where: { $0.captionCounts.contains { $0 > 0 } }) {
+            guard let file = try spliceCaptions(shards, parts: parts, records: records, list: list, instances: instances, order: order, name: name, root: root) else { return false }
+            outputs["captions"] = file.path
+        }
+        if parts.contains(where: { $0.generated.contains(1) }) {
+            guard let file = try spliceReferenceBoxes(shards, parts: parts, records: records, list: list, instances: instances, order: order, name: name, root: root) else { return false }
+            outputs["reference_boxes"] = file.path
+        }
+        return true
+    }
+
     /// `captions_<name>.json`: the instances file's header and image records, then every caption record with its
     /// id counted again from 1 in the unsharded order.
-    func spliceCaptions(_ shards: [SpliceInput], parts: [COCOSpliceParts], records: SpliceSequence, list: SplicedList, instances: [MappedFile],
+    func spliceCaptions(_ shards: [SpliceInput], parts: [WriteSpliceParts], records: SpliceSequence, list: SplicedList, instances: [MappedFile],
                         order: SpliceOrder, name: String, root: URL) throws -> URL? {
         let path = "annotations/captions_\(name).json"
         guard let files = try Self.shardFiles(shards, path: path, layouts: parts.map(\.captions)) else { return nil }
@@ -78,9 +90,9 @@ extension WriteStage: SplicingSink {
         else { return nil }
         let starts = parts.map { Self.starts($0.captionCounts) }
         let file = root.appendingPathComponent(path)
-        guard try records.write(to: file, header: list.header, tail: Array(tailFile.bytes[tailLayout.tailStart...]), images: (parts.map(\.imageCountPerItem), { out, s, item, _, _ in
-            Self.appendImageRecord(instances[s].bytes, list.imageRange(s, item), unit: order.units[s].count > item ? order.units[s][item] : nil, into: &out)
-        }), annotations: (parts.map(\.captionCounts), { out, s, item, k, global in
+        guard try records.write(to: file, header: list.header, tail: Array(tailFile.bytes[tailLayout.tailStart...]),
+                                 images: (parts.map(\.imageCountPerItem), Self.imageRecords(instances, list: list, order: order)),
+                                 annotations: (parts.map(\.captionCounts), { out, s, item, k, global in
             guard let layout = parts[s].captions, let file = files[s] else { return false }
             return Self.appendRenumbered(file.bytes, layout.annotations.range(starts[s][item] + k), id: global + 1, into: &out)
         })) else { return nil }
@@ -88,16 +100,16 @@ extension WriteStage: SplicingSink {
     }
 
     /// `reference_boxes_<name>.json`: the generated items' image records and reference boxes.
-    func spliceReferenceBoxes(_ shards: [SpliceInput], parts: [COCOSpliceParts], records: SpliceSequence, list: SplicedList, instances: [MappedFile],
+    func spliceReferenceBoxes(_ shards: [SpliceInput], parts: [WriteSpliceParts], records: SpliceSequence, list: SplicedList, instances: [MappedFile],
                               order: SpliceOrder, name: String, root: URL) throws -> URL? {
         let path = "annotations/reference_boxes_\(name).json"
         guard let files = try Self.shardFiles(shards, path: path, layouts: parts.map(\.referenceBoxes)) else { return nil }
         defer { withExtendedLifetime(files) {} }
         let starts = parts.map { Self.starts($0.referenceBoxCounts) }
         let file = root.appendingPathComponent(path)
-        guard try records.write(to: file, header: list.header, tail: list.tail, images: (parts.map(\.generated), { out, s, item, _, _ in
-            Self.appendImageRecord(instances[s].bytes, list.imageRange(s, item), unit: order.units[s].count > item ? order.units[s][item] : nil, into: &out)
-        }), annotations: (parts.map(\.referenceBoxCounts), { out, s, item, k, _ in
+        guard try records.write(to: file, header: list.header, tail: list.tail,
+                                 images: (parts.map(\.generated), Self.imageRecords(instances, list: list, order: order)),
+                                 annotations: (parts.map(\.referenceBoxCounts), { out, s, item, k, _ in
             guard let layout = parts[s].referenceBoxes, let file = files[s] else { return false }
             out.append(contentsOf: UnsafeRawBufferPointer(rebasing: file.bytes[layout.annotations.range(starts[s][item] + k)]))
             return true
@@ -105,8 +117,33 @@ extension WriteStage: SplicingSink {
         return file
     }
 
-    /// Hard-links every image into its unsharded unit folder (references into `images/references/`, as written).
-    func link(_ shards: [SpliceInput], parts: [COCOSpliceParts], records: SpliceSequence, order: SpliceOrder, root: URL) throws {
+    /// Where an image a shard wrote as `fileName` lies in its output folder.
+    func imagePath(_ fileName: String) -> String {
+        switch config.format {
+        case .coco, .yolo: return "images/" + fileName
+        case .voc: return "VOCdevkit/\(config.vocFolder)/JPEGImages/" + fileName
+        }
+    }
+
+    /// The files of an item written as `fileName`: (in the shard's output, in the merged one, is the image).
+    /// COCO's unit items move to their unsharded unit folder; VOC's and YOLO's paths do not depend on the unit.
+    func itemFiles(_ fileName: String, unit: Int?) -> [(from: String, to: String, isImage: Bool)] {
+        let stemPath = (fileName as NSString).deletingPathExtension
+        switch config.format {
+        case .coco:
+            let to = unit.map { "images/\(Self.unitFolder($0))/" + URL(fileURLWithPath: fileName, isDirectory: false).lastPathComponent }
+            return [(imagePath(fileName), to ?? imagePath(fileName), true)]
+        case .voc:
+            let xml = "VOCdevkit/\(config.vocFolder)/Annotations/" + stemPath + ".xml"
+            return [(imagePath(fileName), imagePath(fileName), true), (xml, xml, false)]
+        case .yolo:
+            let labels = "labels/" + stemPath + ".txt"
+            return [(imagePath(fileName), imagePath(fileName), true), (labels, labels, false)]
+        }
+    }
+
+    /// Hard-links every item's files into the merged output (`images`: its images too).
+    func link(_ shards: [SpliceInput], parts: [WriteSpliceParts], records: SpliceSequence, order: SpliceOrder, root: URL, images: Bool) throws {
         let unsynced = AtomicFile.isUnsynced
         let sequence = records.sequence
         let chunks = max(1, min(AvailableCPUs.current.count * 4, sequence.count / 256))
@@ -114,14 +151,9 @@ extension WriteStage: SplicingSink {
             try AtomicFile.continuing(unsynced: unsynced) {
                 for p in sequence.count * c / chunks ..< sequence.count * (c + 1) / chunks {
                     let (s, item) = sequence[p]
-                    let written = parts[s].fileNames[item]
-                    let destination: URL
-                    if item < order.units[s].count {
-                        destination = place(URL(fileURLWithPath: written, isDirectory: false).lastPathComponent, unit: order.units[s][item], root: root).destination
-                    } else {
-                        destination = root.appendingPathComponent("images").appendingPathComponent(written)
+                    for file in itemFiles(parts[s].fileNames[item], unit: order.unit(shard: s, item: item)) where images || !file.isImage {
+                        try AtomicFile.link(shards[s].output.appendingPathComponent(file.from).path, to: root.appendingPathComponent(file.to))
                     }
-                    try AtomicFile.link(shards[s].output.appendingPathComponent("images").appendingPathComponent(written).path, to: destination)
                 }
             }
         }
@@ -129,7 +161,7 @@ extension WriteStage: SplicingSink {
 
     /// With `include_references`, the references every shard wrote after its unit items, by image id (as
     /// `finalize` writes them).
-    static func referenceSequence(_ parts: [COCOSpliceParts]) -> [(shard: Int, item: Int)] {
+    static func referenceSequence(_ parts: [WriteSpliceParts]) -> [(shard: Int, item: Int)] {
         var references: [(id: Int, shard: Int, item: Int)] = []
         for (s, part) in parts.enumerated() {
             for item in part.unitItems..<part.imageIds.count { references.append((part.imageIds[item], s, item)) }
@@ -138,6 +170,11 @@ extension WriteStage: SplicingSink {
     }
 
     // MARK: Records
+
+    /// Appends each item's image record, moved to its unsharded unit folder (a reference's as it is).
+    static func imageRecords(_ instances: [MappedFile], list: SplicedList, order: SpliceOrder) -> SpliceSequence.Emit {
+        { out, s, item, _, _ in appendImageRecord(instances[s].bytes, list.imageRange(s, item), unit: order.unit(shard: s, item: item), into: &out) }
+    }
 
     /// An image record with its `file_name`'s unit folder (`"file_name": "shard-NNNNN/`) replaced by `unit`'s
     /// (nil: a reference, written as it is); false when the record does not start as the COCO writer writes it.
@@ -205,7 +242,12 @@ extension WriteStage: SplicingSink {
     static func contents(of url: URL) throws -> MappedFile { try MappedFile(url.path) }
 }
 
-extension COCOSpliceParts {
+extension SpliceOrder {
+    /// The unsharded unit of a shard's output item; nil for the references `include_references` wrote after them.
+    func unit(shard: Int, item: Int) -> Int? { item < units[shard].count ? units[shard][item] : nil }
+}
+
+extension WriteSpliceParts {
     /// One image record per item.
     var imageCountPerItem: [Int] { [Int](repeating: 1, count: imageIds.count) }
 }

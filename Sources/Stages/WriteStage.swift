@@ -292,16 +292,8 @@ public final class WriteStage: SinkStage {
                 layouts.captions = layout
                 outputs["captions"] = file.path
             }
-        case .voc:
-            let stems = items.map { URL(fileURLWithPath: $0.image.fileName, isDirectory: false).deletingPathExtension().lastPathComponent }
-            let year = root.appendingPathComponent("VOCdevkit/\(config.vocFolder)")
-            try VOCWriter.writeImageSets(stems: stems, to: year.appendingPathComponent("ImageSets/Main"), split: config.vocSplit)
-            try VOCWriter.writeLabelMap(categories: context.meta.categories, to: year.appendingPathComponent("labelmap.txt"))
-            outputs["devkit"] = root.appendingPathComponent("VOCdevkit").path
-        case .yolo:
-            try YOLOWriter.writeDataYAML(root: root, categories: context.meta.categories)
-            outputs["data_yaml"] = root.appendingPathComponent("data.yaml").path
-            outputs["images"] = root.appendingPathComponent("images").path
+        case .voc, .yolo:
+            try writeDatasetIndex(fileNames: items.map(\.image.fileName), root: root, context: context, outputs: &outputs)
         }
         if !renames.isEmpty {
             let file = root.appendingPathComponent("renamed_images.json")
@@ -312,11 +304,11 @@ public final class WriteStage: SinkStage {
         let (tally, referenceTally) = try tallies.value
         try statistics(tally, reference: referenceTally, context: context).write(to: root)
         outputs["statistics"] = root.appendingPathComponent("stats.md").path
-        if let folder = context.spliceDirectory, let instances = layouts.instances {
-            try COCOSpliceParts(items: items, referenceItems: referenceItems, instances: instances, captions: layouts.captions,
+        if let folder = context.spliceDirectory {
+            try WriteSpliceParts(items: items, referenceItems: referenceItems, instances: layouts.instances, captions: layouts.captions,
                                 referenceBoxes: layouts.referenceBoxes, tally: tally, referenceTally: referenceTally, renamed: renames.count,
                                 references: references, problems: problems.count)
-                .write(to: COCOSpliceParts.file(in: folder))
+                .write(to: WriteSpliceParts.file(in: folder))
         }
         return SinkSummary(outputs: outputs, images: written.images.count, annotations: written.annotations.count,
                            problems: problems.isEmpty ? nil : problems)
@@ -355,6 +347,25 @@ public final class WriteStage: SinkStage {
         }
         problems += scratch.issues.map { "reference \($0.record) not included: \($0.file): \($0.message)" }
         return written
+    }
+
+    /// What spans a VOC or YOLO dataset of the images written as `fileNames`, in order: VOC's image sets and
+    /// label map, YOLO's `data.yaml`.
+    func writeDatasetIndex(fileNames: [String], root: URL, context: StageContext, outputs: inout [String: String]) throws {
+        switch config.format {
+        case .coco:
+            return
+        case .voc:
+            let stems = fileNames.map { URL(fileURLWithPath: $0, isDirectory: false).deletingPathExtension().lastPathComponent }
+            let year = root.appendingPathComponent("VOCdevkit/\(config.vocFolder)")
+            try VOCWriter.writeImageSets(stems: stems, to: year.appendingPathComponent("ImageSets/Main"), split: config.vocSplit)
+            try VOCWriter.writeLabelMap(categories: context.meta.categories, to: year.appendingPathComponent("labelmap.txt"))
+            outputs["devkit"] = root.appendingPathComponent("VOCdevkit").path
+        case .yolo:
+            try YOLOWriter.writeDataYAML(root: root, categories: context.meta.categories)
+            outputs["data_yaml"] = root.appendingPathComponent("data.yaml").path
+            outputs["images"] = root.appendingPathComponent("images").path
+        }
     }
 
     /// The written dataset's statistics against its reference (the run's source), from their tallies.

@@ -11,9 +11,9 @@ struct MergeCommand: ParsableCommand {
             Checks that every shard of the run root's count exists, is finished and ran the same plan (apart \
             from its shard), the same inputs, models and compute kernels, naming each one that is missing, \
             unfinished or different; then writes OUT laid out as RUNDIR/output/ of the unsharded run, byte for \
-            byte what that run writes (images hard-linked where possible). A COCO write stage is spliced from \
-            the files its shards wrote (seconds at COCO scale); other write stages are placed unit by unit from \
-            the shards' checkpoints. Safe to run again: a merge killed half-way leaves OUT untouched, and a later \
+            byte what that run writes (images hard-linked where possible). Write stages are spliced from the \
+            files their shards wrote (seconds at COCO scale); shards run by an older dataengine are placed unit \
+            by unit from their checkpoints. Safe to run again: a merge killed half-way leaves OUT untouched, and a later \
             merge of the same run root replaces its own OUT.
 
             Examples:

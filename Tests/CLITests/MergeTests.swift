@@ -55,9 +55,8 @@ final class MergeTests: XCTestCase {
         let (merge, expected, merged) = try mergeOfThreeShards(try demoPipeline(limit: 11, batchSize: 2), root: root, out: out)
         XCTAssertGreaterThan(expected.keys.filter { $0.hasSuffix(".jpg") }.count, 10)
         XCTAssertTrue(merge.stdout.contains("merged 3 shards (11 source images)"), merge.stdout)
-        // The COCO writer's output is spliced from the shards' files; the VOC writer's units are placed one by one.
-        XCTAssertTrue(merge.stdout.contains("splicing (demo_de)"), merge.stdout)
-        XCTAssertTrue(merge.stdout.contains("(demo_voc_de)") && !merge.stdout.contains("splicing (demo_voc_de)"), merge.stdout)
+        // Both write stages (COCO and VOC) are spliced from the shards' files.
+        XCTAssertTrue(merge.stdout.contains("splicing (demo_de)") && merge.stdout.contains("splicing (demo_voc_de)"), merge.stdout)
         XCTAssertTrue(merged.keys.contains("demo_de/annotations/captions_demo_de.json") && merged.keys.contains("demo_de/preview.jpg"))
 
         // Shards without splice parts (run by an older dataengine) are placed unit by unit: the same bytes.
@@ -75,13 +74,13 @@ final class MergeTests: XCTestCase {
         // A damaged splice part is not trusted: that write stage is placed unit by unit, with the same bytes.
         let damagedRoot = temp.appendingPathComponent("damaged-root")
         try FileManager.default.copyItem(at: root, to: damagedRoot)
-        let part = damagedRoot.appendingPathComponent("shard-00001-of-00003/splice/demo_de/coco.bin")
+        let part = damagedRoot.appendingPathComponent("shard-00001-of-00003/splice/demo_de/write.bin")
         let bytes = try XCTUnwrap(FileManager.default.contents(atPath: part.path))
         try bytes.prefix(bytes.count / 2).write(to: part)
         let damagedOut = temp.appendingPathComponent("damaged")
         let damaged = try CLIHarness.run(["merge", damagedRoot.path, "--out", damagedOut.path])
         XCTAssertEqual(damaged.status, 0, damaged.stderr)
-        XCTAssertFalse(damaged.stdout.contains("splicing"), damaged.stdout)
+        XCTAssertTrue(damaged.stdout.contains("placing") && !damaged.stdout.contains("splicing (demo_de)"), damaged.stdout)
         XCTAssertEqual(CLIHarness.files(under: damagedOut), merged)
 
         // Images are hard links to the shards' files, not copies.
@@ -200,18 +199,20 @@ final class MergeTests: XCTestCase {
         for (category, count) in counts { XCTAssertGreaterThanOrEqual(count, 20, "category \(category)") }
     }
 
-    /// A COCO write stage with `include_references` (the references written beside the generated images) is
-    /// spliced too: generated images in the unsharded order, then every shard's references by id.
+    /// Write stages with `include_references` (the references written beside the generated images) are spliced
+    /// too, COCO and YOLO: generated images in the unsharded order, then every shard's references by id.
     func testReferencesBesideTheGeneratedImagesAreSplicedToo() throws {
         var text = try String(contentsOfFile: try demoPipeline(limit: 9, batchSize: 2).path, encoding: .utf8)
         text = text.replacingOccurrences(of: "  - id: demo_de\n    kind: write\n    format: coco\n",
                                          with: "  - id: demo_de\n    kind: write\n    format: coco\n    include_references: true\n")
-        XCTAssertTrue(text.contains("include_references: true"))
+            .replacingOccurrences(of: "    input: confidence\n    format: voc\n", with: "    input: confidence\n    format: yolo\n    include_references: true\n")
+        XCTAssertEqual(text.components(separatedBy: "include_references: true").count, 3)
         let pipeline = temp.appendingPathComponent("references.yaml")
         try text.write(to: pipeline, atomically: true, encoding: .utf8)
         let (merge, expected, _) = try mergeOfThreeShards(pipeline, root: temp.appendingPathComponent("root"), out: temp.appendingPathComponent("merged"))
         XCTAssertGreaterThan(expected.keys.filter { $0.hasPrefix("demo_de/images/references/") }.count, 3)
-        XCTAssertTrue(merge.stdout.contains("splicing (demo_de)"), merge.stdout)
+        XCTAssertGreaterThan(expected.keys.filter { $0.hasPrefix("demo_voc_de/labels/references/") }.count, 3)
+        XCTAssertTrue(merge.stdout.contains("splicing (demo_de)") && merge.stdout.contains("splicing (demo_voc_de)"), merge.stdout)
     }
 
     /// Shards that hold nothing (every image file missing) merge to a clear error, never a trap.

@@ -4,13 +4,13 @@ import Pipeline
 import Statistics
 import Support
 
-/// What a COCO write stage leaves in a shard's run for `merge` to splice its output (`SplicingSink`),
-/// `splice/<stage>/coco.bin`: per output item its image id, record counts and file name as written; where every
-/// record lies in the files it wrote; the statistics tallies of the output and of the shard's source; the items
-/// its preview could show.
-struct COCOSpliceParts {
-    static let tag = "dataengine-coco-splice-2"
-    static func file(in folder: URL) -> URL { folder.appendingPathComponent("coco.bin") }
+/// What a write stage leaves in a shard's run for `merge` to splice its output (`SplicingSink`),
+/// `splice/<stage>/write.bin`: per output item its image id, record counts and file name as written; for COCO,
+/// where every record lies in the files it wrote; the statistics tallies of the output and of the shard's source;
+/// the items its preview could show.
+struct WriteSpliceParts {
+    static let tag = "dataengine-write-splice-1"
+    static func file(in folder: URL) -> URL { folder.appendingPathComponent("write.bin") }
 
     var imageIds: [Int] = []
     var annotationCounts: [Int] = []
@@ -21,7 +21,8 @@ struct COCOSpliceParts {
     /// `file_name` as the shard wrote it: `shard-NNNNN/<name>.jpg`, relative to its `images/`.
     var fileNames: [String] = []
     var annotationIds: [Int] = []
-    var instances: COCOWriter.Layout
+    /// COCO only: where the records of the instances, captions and reference-boxes files lie.
+    var instances: COCOWriter.Layout?
     var captions: COCOWriter.Layout?
     var referenceBoxes: COCOWriter.Layout?
     var tally: DatasetTally
@@ -42,7 +43,7 @@ struct COCOSpliceParts {
     /// The unit items: the items before the references.
     var unitItems: Int { imageIds.count - references }
 
-    init(items: [DatasetItem], referenceItems: [DatasetItem], instances: COCOWriter.Layout, captions: COCOWriter.Layout?,
+    init(items: [DatasetItem], referenceItems: [DatasetItem], instances: COCOWriter.Layout?, captions: COCOWriter.Layout?,
          referenceBoxes: COCOWriter.Layout?, tally: DatasetTally, referenceTally: DatasetTally, renamed: Int, references: Int, problems: Int) {
         for item in items {
             imageIds.append(item.image.id)
@@ -104,9 +105,8 @@ struct COCOSpliceParts {
             layouts.append(COCOWriter.Layout(headerEnd: marks[0], images: .init(first: marks[1], ends: try reader.ints()),
                                              annotations: .init(first: marks[2], ends: try reader.ints()), tailStart: marks[3]))
         }
-        guard let instances = layouts[0] else { throw BinaryReader.Failure(file: url.path, message: "holds no instances file layout") }
         guard layouts.allSatisfy({ $0?.isOrdered ?? true }) else { throw BinaryReader.Failure(file: url.path, message: "holds a damaged file layout") }
-        (self.instances, captions, referenceBoxes) = (instances, layouts[1], layouts[2])
+        (instances, captions, referenceBoxes) = (layouts[0], layouts[1], layouts[2])
         tally = try DatasetTally(from: &reader)
         referenceTally = try DatasetTally(from: &reader)
         let decoder = JSONDecoder()
@@ -118,7 +118,8 @@ struct COCOSpliceParts {
         let n = imageIds.count
         let counts = [annotationCounts, captionCounts, generated, referenceBoxCounts]
         guard reader.isAtEnd, (0...n).contains(references), counts.allSatisfy({ $0.count == n && $0.allSatisfy { $0 >= 0 } }), fileNames.count == n, generated.allSatisfy({ $0 <= 1 }),
-              annotationCounts.reduce(0, +) == annotationIds.count, instances.images.count == n, instances.annotations.count == annotationIds.count,
+              annotationCounts.reduce(0, +) == annotationIds.count,
+              instances.map({ $0.images.count == n && $0.annotations.count == annotationIds.count }) ?? (captions == nil && referenceBoxes == nil),
               captions.map({ $0.images.count == n && $0.annotations.count == captionCounts.reduce(0, +) }) ?? true,
               referenceBoxes.map({ $0.images.count == generated.reduce(0, +) && $0.annotations.count == referenceBoxCounts.reduce(0, +) }) ?? true
         else {
