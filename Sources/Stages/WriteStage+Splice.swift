@@ -36,7 +36,7 @@ extension WriteStage: SplicingSink {
         if parts.contains(where: { $0.generated.contains(1) }) {
             try writePreview(generated: parts.enumerated().flatMap { s, part in part.previewItems.map { item in
                 var item = item
-                item.sourcePath = shards[s].output.appendingPathComponent(imagePath(item.image.fileName)).path
+                item.sourcePath = shards[s].output.appendingPathComponent(imagePath(item.image.fileName), isDirectory: false).path
                 return item
             } }, references: parts.flatMap(\.previewReferences), root: root, context: context, outputs: &outputs)
         }
@@ -144,6 +144,7 @@ extension WriteStage: SplicingSink {
 
     /// Hard-links every item's files into the merged output (`images`: its images too).
     func link(_ shards: [SpliceInput], parts: [WriteSpliceParts], records: SpliceSequence, order: SpliceOrder, root: URL, images: Bool) throws {
+        guard images || config.format != .coco else { return }  // COCO has no per-image file but the image
         let unsynced = AtomicFile.isUnsynced
         let sequence = records.sequence
         let chunks = max(1, min(AvailableCPUs.current.count * 4, sequence.count / 256))
@@ -152,7 +153,8 @@ extension WriteStage: SplicingSink {
                 for p in sequence.count * c / chunks ..< sequence.count * (c + 1) / chunks {
                     let (s, item) = sequence[p]
                     for file in itemFiles(parts[s].fileNames[item], unit: order.unit(shard: s, item: item)) where images || !file.isImage {
-                        try AtomicFile.link(shards[s].output.appendingPathComponent(file.from).path, to: root.appendingPathComponent(file.to))
+                        try AtomicFile.link(shards[s].output.appendingPathComponent(file.from, isDirectory: false).path,
+                                            to: root.appendingPathComponent(file.to, isDirectory: false))
                     }
                 }
             }
