@@ -5,10 +5,11 @@ import Pipeline
 import Statistics
 import Support
 
-/// `dataengine merge` of a COCO write stage by splicing (`SplicingSink`): the merged instances, captions and
+/// `dataengine merge` of a write stage by splicing (`SplicingSink`): COCO's merged instances, captions and
 /// reference-boxes files are the shards' records in the unsharded order, copied byte for byte from the files the
-/// shards wrote (each image's `file_name` moved to its unsharded unit folder, caption ids counted again); the
-/// statistics come from the shards' tallies and the preview from the items each shard's preview could show.
+/// shards wrote (each image's `file_name` moved to its unsharded unit folder, caption ids counted again); VOC's
+/// and YOLO's per-image files are linked and their index files written in that order; the statistics come from
+/// the shards' tallies and the preview from the items each shard's preview could show.
 extension WriteStage: SplicingSink {
     public func splice(_ shards: [SpliceInput], order: SpliceOrder, context: StageContext) throws -> SinkSummary? {
         try splice(shards, order: order, context: context, linkingImages: true)
@@ -68,53 +69,57 @@ extension WriteStage: SplicingSink {
         })) else { return false }
         outputs["annotations"] = instancesFile.path
         outputs["images"] = root.appendingPathComponent("images").path
+        let companion = Companion(shards: shards, records: records, list: list, instances: instances, order: order)
         if config.captions && parts.contains(where: { $0.captionCounts.contains { $0 > 0 } }) {
-            guard let file = try spliceCaptions(shards, parts: parts, records: records, list: list, instances: instances, order: order, name: name, root: root) else { return false }
-            outputs["captions"] = file.path
+            // Every item's image record, then each caption with its id counted again from 1 in the unsharded order.
+            let path = "annotations/captions_\(name).json"
+            guard try companion.splice(path, to: root, layouts: parts.map(\.captions), images: parts.map(\.imageCountPerItem),
+                                        records: parts.map(\.captionCounts), renumbered: true, ownTail: true) else { return false }
+            outputs["captions"] = root.appendingPathComponent(path).path
         }
         if parts.contains(where: { $0.generated.contains(1) }) {
-            guard let file = try spliceReferenceBoxes(shards, parts: parts, records: records, list: list, instances: instances, order: order, name: name, root: root) else { return false }
-            outputs["reference_boxes"] = file.path
+            // The generated items' image records and their reference boxes.
+            let path = "annotations/reference_boxes_\(name).json"
+            guard try companion.splice(path, to: root, layouts: parts.map(\.referenceBoxes), images: parts.map(\.generated),
+                                        records: parts.map(\.referenceBoxCounts), renumbered: false, ownTail: false) else { return false }
+            outputs["reference_boxes"] = root.appendingPathComponent(path).path
         }
         return true
     }
 
-    /// `captions_<name>.json`: the instances file's header and image records, then every caption record with its
-    /// id counted again from 1 in the unsharded order.
-    func spliceCaptions(_ shards: [SpliceInput], parts: [WriteSpliceParts], records: SpliceSequence, list: SplicedList, instances: [MappedFile],
-                        order: SpliceOrder, name: String, root: URL) throws -> URL? {
-        let path = "annotations/captions_\(name).json"
-        guard let files = try Self.shardFiles(shards, path: path, layouts: parts.map(\.captions)) else { return nil }
-        defer { withExtendedLifetime(files) {} }
-        guard let tailShard = parts.firstIndex(where: { $0.captions != nil }), let tailLayout = parts[tailShard].captions, let tailFile = files[tailShard]
-        else { return nil }
-        let starts = parts.map { Self.starts($0.captionCounts) }
-        let file = root.appendingPathComponent(path)
-        guard try records.write(to: file, header: list.header, tail: Array(tailFile.bytes[tailLayout.tailStart...]),
-                                 images: (parts.map(\.imageCountPerItem), Self.imageRecords(instances, list: list, order: order)),
-                                 annotations: (parts.map(\.captionCounts), { out, s, item, k, global in
-            guard let layout = parts[s].captions, let file = files[s] else { return false }
-            return Self.appendRenumbered(file.bytes, layout.annotations.range(starts[s][item] + k), id: global + 1, into: &out)
-        })) else { return nil }
-        return file
-    }
+    /// A file COCO writes beside the instances file (captions, reference boxes): the instances file's header and
+    /// image records, then records of its own, spliced from the same file of every shard.
+    struct Companion {
+        let shards: [SpliceInput]
+        let records: SpliceSequence
+        let list: SplicedList
+        let instances: [MappedFile]
+        let order: SpliceOrder
 
-    /// `reference_boxes_<name>.json`: the generated items' image records and reference boxes.
-    func spliceReferenceBoxes(_ shards: [SpliceInput], parts: [WriteSpliceParts], records: SpliceSequence, list: SplicedList, instances: [MappedFile],
-                              order: SpliceOrder, name: String, root: URL) throws -> URL? {
-        let path = "annotations/reference_boxes_\(name).json"
-        guard let files = try Self.shardFiles(shards, path: path, layouts: parts.map(\.referenceBoxes)) else { return nil }
-        defer { withExtendedLifetime(files) {} }
-        let starts = parts.map { Self.starts($0.referenceBoxCounts) }
-        let file = root.appendingPathComponent(path)
-        guard try records.write(to: file, header: list.header, tail: list.tail,
-                                 images: (parts.map(\.generated), Self.imageRecords(instances, list: list, order: order)),
-                                 annotations: (parts.map(\.referenceBoxCounts), { out, s, item, k, _ in
-            guard let layout = parts[s].referenceBoxes, let file = files[s] else { return false }
-            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: file.bytes[layout.annotations.range(starts[s][item] + k)]))
-            return true
-        })) else { return nil }
-        return file
+        /// Writes `root/path`: per item `images[shard][item]` image records and `records[shard][item]` records of the
+        /// shards' `path` files (laid out as `layouts` say), ids counted again from 1 when `renumbered`, then the
+        /// tail of the shards' own file (`ownTail`) or of the instances file. False when a shard's file does not
+        /// hold what its parts say.
+        func splice(_ path: String, to root: URL, layouts: [COCOWriter.Layout?], images: [[Int]], records counts: [[Int]],
+                    renumbered: Bool, ownTail: Bool) throws -> Bool {
+            guard let files = try WriteStage.shardFiles(shards, path: path, layouts: layouts) else { return false }
+            defer { withExtendedLifetime(files) {} }
+            var tail = list.tail
+            if ownTail {
+                guard let s = layouts.firstIndex(where: { $0 != nil }), let layout = layouts[s], let file = files[s] else { return false }
+                tail = Array(file.bytes[layout.tailStart...])
+            }
+            let starts = counts.map(WriteStage.starts)
+            return try records.write(to: root.appendingPathComponent(path), header: list.header, tail: tail,
+                                     images: (images, WriteStage.imageRecords(instances, list: list, order: order)),
+                                     annotations: (counts, { out, s, item, k, global in
+                guard let layout = layouts[s], let file = files[s] else { return false }
+                let range = layout.annotations.range(starts[s][item] + k)
+                if renumbered { return WriteStage.appendRenumbered(file.bytes, range, id: global + 1, into: &out) }
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: file.bytes[range]))
+                return true
+            }))
+        }
     }
 
     /// Where an image a shard wrote as `fileName` lies in its output folder.
