@@ -169,18 +169,18 @@ public struct ShardMerge: Sendable {
         try AtomicFile.makeDirectories(staging.path)
         var outputs: [String: SinkSummary] = [:]
         var sourceItems = splices.values.first?.order.sourceItems
+        let meta = try sourceMeta()
         // One sync of the staging folder before it is renamed into place, not one per file.
         try AtomicFile.writingUnsynced(under: staging.path) {
             for segment in sinks {
                 guard let sink = segment.stages.last as? any SinkStage else { continue }
                 let folder = staging.appendingPathComponent(segment.tail)
                 try AtomicFile.makeDirectories(folder.path)
-                let meta = try sourceMeta()
-                @Sendable func context(_ unit: Int, meta: DatasetMeta) -> StageContext {
+                @Sendable func context(_ unit: Int) -> StageContext {
                     StageContext(runSeed: plan.seed, stageId: segment.tail, meta: meta, unitIndex: unit, outputDirectory: folder)
                 }
                 if let splicing = sink as? any SplicingSink, let splice = splices[segment.tail],
-                   let summary = try splicing.splice(splice.inputs, order: splice.order, context: context(0, meta: meta)) {
+                   let summary = try splicing.splice(splice.inputs, order: splice.order, context: context(0)) {
                     outputs[segment.tail] = summary
                     endPhase("splicing (\(segment.tail))")
                     continue
@@ -198,13 +198,12 @@ public struct ShardMerge: Sendable {
                     units = try regroup(segment.tail, states: state.states, count: state.order.items.count, batchSize: batchSize) { item in state.order.rank(of: item) }
                 }
                 endPhase("ordering (\(segment.tail))")
-                let unitMeta = state.states[0].summary.meta
                 let unsynced = AtomicFile.isUnsynced
                 let relocated = try Self.parallelMap(Array(units.indices)) { k in
-                    try AtomicFile.continuing(unsynced: unsynced) { try sink.relocate(units[k], context: context(k, meta: unitMeta)) }
+                    try AtomicFile.continuing(unsynced: unsynced) { try sink.relocate(units[k], context: context(k)) }
                 }
                 endPhase("placing \(units.count) units (\(segment.tail))")
-                outputs[segment.tail] = try sink.finalize(relocated, reference: [UnitOutput(items: state.order.items)], context: context(0, meta: unitMeta))
+                outputs[segment.tail] = try sink.finalize(relocated, reference: [UnitOutput(items: state.order.items)], context: context(0))
                 endPhase("finalizing (\(segment.tail))")
             }
         }
